@@ -1,0 +1,3 @@
+"""kopilka: an open-source loyalty-program platform."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,43 @@
+"""The SQL unit of work: one transaction and the repositories bound to it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from sqlalchemy.engine import Connection, Engine
+
+from kopilka.adapters.sql.engine import make_engine, read_transaction, write_transaction
+from kopilka.adapters.sql.idempotency_repo import SqlIdempotency
+from kopilka.adapters.sql.ledger_repo import SqlLedger
+from kopilka.adapters.sql.members_repo import SqlMembers
+
+
+@dataclass
+class SqlUnitOfWork:
+    conn: Connection
+
+    def __post_init__(self) -> None:
+        self.ledger = SqlLedger(self.conn)
+        self.members = SqlMembers(self.conn)
+        self.idempotency = SqlIdempotency(self.conn)
+
+
+class SqlDatabase:
+    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+        self.url = url
+        self.engine: Engine = make_engine(url, pool_size=pool_size)
+
+    @contextmanager
+    def write(self) -> Iterator[SqlUnitOfWork]:
+        with write_transaction(self.engine) as conn:
+            yield SqlUnitOfWork(conn)
+
+    @contextmanager
+    def read(self) -> Iterator[SqlUnitOfWork]:
+        with read_transaction(self.engine) as conn:
+            yield SqlUnitOfWork(conn)
+
+    def dispose(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,168 @@
+"""Members, cards, consent records, verification challenges and API keys in SQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from kopilka.adapters.sql.tables import (
+    api_keys,
+    card_serial,
+    cards,
+    consents,
+    currencies,
+    members,
+    partners,
+    stores,
+    verification_challenges,
+)
+from kopilka.app.ports import new_id
+from kopilka.domain.consent import Channel, ConsentRecord, Purpose
+from kopilka.domain.points import PointCurrency, Rounding
+from kopilka.domain.verification import Challenge, Target
+
+
+class SqlMembers:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    # --- members ---------------------------------------------------------------------------
+
+    def add(self, row: dict[str, Any]) -> None:
+        self.conn.execute(members.insert().values(**row))
+
+    def get(self, member_id: str, *, lock: bool = False) -> dict[str, Any] | None:
+        query = sa.select(members).where(members.c.member_id == member_id)
+        if lock and self.conn.dialect.name == "postgresql":
+            query = query.with_for_update()
+        row = self.conn.execute(query).mappings().first()
+        return dict(row) if row else None
+
+    def id_by_phone(self, phone: str) -> str | None:
+        return self.conn.execute(sa.select(members.c.member_id).where(
+            members.c.phone == phone)).scalar()
+
+    def id_by_card(self, number: str) -> tuple[str, str] | None:
+        row = self.conn.execute(sa.select(cards.c.member_id, cards.c.status).where(
+            cards.c.number == number)).first()
+        return None if row is None else (row.member_id, row.status)
+
+    def referral_code_taken(self, code: str) -> bool:
+        return self.conn.execute(sa.select(members.c.member_id).where(
+            members.c.referral_code == code)).first() is not None
+
+    def update(self, member_id: str, values: dict[str, Any]) -> None:
+        self.conn.execute(members.update().where(members.c.member_id == member_id).values(**values))
+
+    def page(self, *, limit: int, after: str | None) -> list[dict[str, Any]]:
+        query = sa.select(members).order_by(members.c.member_id).limit(limit)
+        if after:
+            query = query.where(members.c.member_id > after)
+        return [dict(r) for r in self.conn.execute(query).mappings()]
+
+    def count(self) -> int:
+        return self.conn.execute(sa.select(sa.func.count()).select_from(members)).scalar_one()
+
+    # --- cards -----------------------------------------------------------------------------
+
+    def next_card_serial(self, now: datetime) -> int:
+        result = self.conn.execute(card_serial.insert().values(issued_at=now))
+        return int(result.inserted_primary_key[0])
+
+    def add_card(self, member_id: str, number: str, now: datetime) -> None:
+        self.conn.execute(cards.insert().values(number=number, member_id=member_id,
+                                                status="active", issued_at=now))
+
+    def cards_of(self, member_id: str) -> list[dict[str, Any]]:
+        rows = self.conn.execute(sa.select(cards).where(cards.c.member_id == member_id)
+                                 .order_by(cards.c.issued_at, cards.c.number)).mappings()
+        return [dict(r) for r in rows]
+
+    def block_card(self, number: str, now: datetime, replaced_by: str | None) -> None:
+        self.conn.execute(cards.update().where(cards.c.number == number).values(
+            status="blocked", blocked_at=now, replaced_by=replaced_by))
+
+    # --- consents --------------------------------------------------------------------------
+
+    def add_consents(self, member_id: str, records: Iterable[ConsentRecord]) -> None:
+        rows = [{"member_id": member_id, "consent_id": new_id(), "purpose": r.purpose.value,
+                 "channel": r.channel.value if r.channel else None, "granted": r.granted,
+                 "source": r.source, "text_version": r.text_version,
+                 "recorded_at": r.recorded_at} for r in records]
+        if rows:
+            self.conn.execute(consents.insert(), rows)
+
+    def consents_of(self, member_id: str) -> list[ConsentRecord]:
+        rows = self.conn.execute(sa.select(consents).where(consents.c.member_id == member_id)
+                                 .order_by(consents.c.recorded_at, consents.c.consent_id))
+        return [ConsentRecord(Purpose(r.purpose), Channel(r.channel) if r.channel else None,
+                              r.granted, r.recorded_at, r.source, r.text_version) for r in rows]
+
+    # --- verification ----------------------------------------------------------------------
+
+    def add_challenge(self, member_id: str, ch: Challenge, now: datetime) -> None:
+        self.conn.execute(verification_challenges.insert().values(
+            challenge_id=ch.challenge_id, member_id=member_id, target=ch.target.value,
+            address=ch.address, code_hash=ch.code_hash, expires_at=ch.expires_at,
+            attempts=0, created_at=now))
+
+    def challenge(self, member_id: str, challenge_id: str) -> Challenge | None:
+        c = verification_challenges.c
+        r = self.conn.execute(sa.select(verification_challenges).where(
+            c.member_id == member_id, c.challenge_id == challenge_id)).first()
+        return None if r is None else Challenge(r.challenge_id, Target(r.target), r.address,
+                                                r.code_hash, r.expires_at, r.attempts,
+                                                r.verified_at)
+
+    def mark_challenge(self, challenge_id: str, *, failed: bool, now: datetime) -> None:
+        c = verification_challenges.c
+        values = {"attempts": c.attempts + 1} if failed else {"verified_at": now}
+        self.conn.execute(verification_challenges.update().where(
+            c.challenge_id == challenge_id).values(**values))
+
+    # --- reference data --------------------------------------------------------------------
+
+    def currency(self, code: str) -> PointCurrency | None:
+        r = self.conn.execute(sa.select(currencies).where(currencies.c.code == code)).first()
+        return None if r is None else PointCurrency(
+            r.code, r.name, r.scale, r.unit_value_kopecks, Rounding(r.earn_rounding),
+            r.min_available)
+
+    def currencies(self) -> list[PointCurrency]:
+        rows = self.conn.execute(sa.select(currencies).order_by(currencies.c.code))
+        return [PointCurrency(r.code, r.name, r.scale, r.unit_value_kopecks,
+                              Rounding(r.earn_rounding), r.min_available) for r in rows]
+
+    def add_currency(self, cur: PointCurrency) -> None:
+        self.conn.execute(currencies.insert().values(
+            code=cur.code, name=cur.name, scale=cur.scale,
+            unit_value_kopecks=cur.unit_value_kopecks, earn_rounding=cur.earn_rounding.value,
+            min_available=cur.min_available))
+
+    def partner(self, partner_id: str) -> dict[str, Any] | None:
+        r = self.conn.execute(sa.select(partners).where(
+            partners.c.partner_id == partner_id)).mappings().first()
+        return dict(r) if r else None
+
+    def add_partner(self, partner_id: str, name: str, now: datetime) -> None:
+        self.conn.execute(partners.insert().values(partner_id=partner_id, name=name,
+                                                   created_at=now))
+
+    def store(self, store_id: str) -> dict[str, Any] | None:
+        r = self.conn.execute(sa.select(stores).where(stores.c.store_id == store_id)).mappings().first()
+        return dict(r) if r else None
+
+    def add_store(self, store_id: str, partner_id: str, name: str) -> None:
+        self.conn.execute(stores.insert().values(store_id=store_id, partner_id=partner_id,
+                                                 name=name))
+
+    def add_api_key(self, row: dict[str, Any]) -> None:
+        self.conn.execute(api_keys.insert().values(**row))
+
+    def api_key(self, key_id: str) -> dict[str, Any] | None:
+        r = self.conn.execute(sa.select(api_keys).where(api_keys.c.key_id == key_id)).mappings().first()
+        return dict(r) if r else None

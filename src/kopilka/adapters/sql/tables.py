@@ -1,0 +1,240 @@
+"""The database schema (SQLAlchemy Core). Alembic migrations must produce exactly this.
+
+Hot tables carry `member_id` in their key so they can be distributed (Citus) by member.
+Amounts are BIGINT minor units; there is no float column anywhere.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+
+metadata = sa.MetaData(naming_convention={
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+})
+
+class UtcDateTime(sa.TypeDecorator):
+    """Timezone-aware timestamps on both databases: stored in UTC, read back as aware UTC
+    (SQLite keeps no offset, so without this it would hand back naive datetimes)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+TS = UtcDateTime()
+JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
+
+currencies = sa.Table(
+    "currencies", metadata,
+    sa.Column("code", sa.String(32), primary_key=True),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("scale", sa.SmallInteger, nullable=False, server_default="0"),
+    sa.Column("unit_value_kopecks", sa.BigInteger, nullable=False, server_default="100"),
+    sa.Column("earn_rounding", sa.String(16), nullable=False, server_default="floor"),
+    sa.Column("min_available", sa.BigInteger, nullable=False, server_default="0"),
+)
+
+partners = sa.Table(
+    "partners", metadata,
+    sa.Column("partner_id", sa.String(64), primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+)
+
+stores = sa.Table(
+    "stores", metadata,
+    sa.Column("store_id", sa.String(64), primary_key=True),
+    sa.Column("partner_id", sa.String(64), sa.ForeignKey("partners.partner_id"), nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("timezone", sa.String(64), nullable=False, server_default="Europe/Moscow"),
+)
+
+api_keys = sa.Table(
+    "api_keys", metadata,
+    sa.Column("key_id", sa.String(32), primary_key=True),
+    sa.Column("secret_sha256", sa.String(64), nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("partner_id", sa.String(64), sa.ForeignKey("partners.partner_id"), nullable=False),
+    sa.Column("store_id", sa.String(64), sa.ForeignKey("stores.store_id"), nullable=True),
+    sa.Column("till_id", sa.String(64), nullable=True),
+    sa.Column("scopes", sa.String(200), nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("revoked_at", TS, nullable=True),
+)
+
+members = sa.Table(
+    "members", metadata,
+    sa.Column("member_id", sa.String(32), primary_key=True),
+    sa.Column("phone", sa.String(20), nullable=True, unique=True),
+    sa.Column("email", sa.String(254), nullable=True),
+    sa.Column("first_name", sa.String(100), nullable=True),
+    sa.Column("last_name", sa.String(100), nullable=True),
+    sa.Column("birth_date", sa.Date, nullable=True),
+    sa.Column("gender", sa.String(16), nullable=True),
+    sa.Column("city", sa.String(100), nullable=True),
+    sa.Column("attributes", JSON, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("tier_code", sa.String(32), nullable=True),
+    sa.Column("referral_code", sa.String(16), nullable=False, unique=True),
+    sa.Column("enrolled_store_id", sa.String(64), nullable=True),
+    sa.Column("enrolled_partner_id", sa.String(64), nullable=True),
+    sa.Column("phone_verified_at", TS, nullable=True),
+    sa.Column("email_verified_at", TS, nullable=True),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("updated_at", TS, nullable=False),
+)
+
+cards = sa.Table(
+    "cards", metadata,
+    sa.Column("number", sa.String(13), primary_key=True),
+    sa.Column("member_id", sa.String(32), sa.ForeignKey("members.member_id"), nullable=False,
+              index=True),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("issued_at", TS, nullable=False),
+    sa.Column("blocked_at", TS, nullable=True),
+    sa.Column("replaced_by", sa.String(13), nullable=True),
+)
+
+card_serial = sa.Table(
+    "card_serials", metadata,
+    sa.Column("serial", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True,
+              autoincrement=True),
+    sa.Column("issued_at", TS, nullable=False),
+)
+
+consents = sa.Table(
+    "consents", metadata,
+    sa.Column("member_id", sa.String(32), sa.ForeignKey("members.member_id"), primary_key=True),
+    sa.Column("consent_id", sa.String(32), primary_key=True),
+    sa.Column("purpose", sa.String(32), nullable=False),
+    sa.Column("channel", sa.String(16), nullable=True),
+    sa.Column("granted", sa.Boolean, nullable=False),
+    sa.Column("source", sa.String(100), nullable=False),
+    sa.Column("text_version", sa.String(64), nullable=False),
+    sa.Column("recorded_at", TS, nullable=False),
+)
+
+verification_challenges = sa.Table(
+    "verification_challenges", metadata,
+    sa.Column("challenge_id", sa.String(32), primary_key=True),
+    sa.Column("member_id", sa.String(32), sa.ForeignKey("members.member_id"), nullable=False,
+              index=True),
+    sa.Column("target", sa.String(16), nullable=False),
+    sa.Column("address", sa.String(254), nullable=False),
+    sa.Column("code_hash", sa.String(64), nullable=False),
+    sa.Column("expires_at", TS, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("verified_at", TS, nullable=True),
+    sa.Column("created_at", TS, nullable=False),
+)
+
+member_balances = sa.Table(
+    "member_balances", metadata,
+    sa.Column("member_id", sa.String(32), sa.ForeignKey("members.member_id"), primary_key=True),
+    sa.Column("currency", sa.String(32), sa.ForeignKey("currencies.code"), primary_key=True),
+    sa.Column("available", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("pending", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("held", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("debt", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("updated_at", TS, nullable=False),
+    sa.CheckConstraint("pending >= 0", name="pending_not_negative"),
+    sa.CheckConstraint("held >= 0", name="held_not_negative"),
+    sa.CheckConstraint("debt >= 0", name="debt_not_negative"),
+)
+
+ledger_transactions = sa.Table(
+    "ledger_transactions", metadata,
+    sa.Column("member_id", sa.String(32), primary_key=True),
+    sa.Column("transaction_id", sa.String(32), primary_key=True),
+    sa.Column("currency", sa.String(32), nullable=False),
+    sa.Column("code", sa.String(32), nullable=False),
+    sa.Column("points", sa.BigInteger, nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("effective_at", TS, nullable=False),
+    sa.Column("reason", sa.String(500), nullable=True),
+    sa.Column("author", sa.String(200), nullable=True),
+    sa.Column("partner_id", sa.String(64), nullable=True),
+    sa.Column("store_id", sa.String(64), nullable=True),
+    sa.Column("receipt_id", sa.String(64), nullable=True),
+    sa.Column("hold_id", sa.String(32), nullable=True),
+    sa.Column("reverses_id", sa.String(32), nullable=True),
+    sa.Index("ix_ledger_transactions_member_created", "member_id", "created_at"),
+)
+
+ledger_entries = sa.Table(
+    "ledger_entries", metadata,
+    sa.Column("member_id", sa.String(32), primary_key=True),
+    sa.Column("transaction_id", sa.String(32), primary_key=True),
+    sa.Column("line", sa.SmallInteger, primary_key=True, autoincrement=False),
+    sa.Column("currency", sa.String(32), nullable=False),
+    sa.Column("account", sa.String(32), nullable=False),
+    sa.Column("partner_id", sa.String(64), nullable=True),
+    sa.Column("lot_id", sa.String(32), nullable=True),
+    sa.Column("amount", sa.BigInteger, nullable=False),
+    sa.ForeignKeyConstraint(["member_id", "transaction_id"],
+                            ["ledger_transactions.member_id", "ledger_transactions.transaction_id"]),
+)
+
+point_lots = sa.Table(
+    "point_lots", metadata,
+    sa.Column("member_id", sa.String(32), primary_key=True),
+    sa.Column("lot_id", sa.String(32), primary_key=True),
+    sa.Column("currency", sa.String(32), nullable=False),
+    sa.Column("amount", sa.BigInteger, nullable=False),
+    sa.Column("available", sa.BigInteger, nullable=False),
+    sa.Column("pending", sa.BigInteger, nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("expires_at", TS, nullable=True),
+    sa.Column("activates_at", TS, nullable=True),
+    sa.Column("activation_event", sa.String(64), nullable=True),
+    sa.Column("transaction_id", sa.String(32), nullable=False),
+    sa.CheckConstraint("available >= 0", name="available_not_negative"),
+    sa.CheckConstraint("pending >= 0", name="pending_not_negative"),
+    sa.Index("ix_point_lots_member_open", "member_id", "currency", "state"),
+    sa.Index("ix_point_lots_expiry", "expires_at"),
+    sa.Index("ix_point_lots_activation", "state", "activates_at"),
+)
+
+holds = sa.Table(
+    "holds", metadata,
+    sa.Column("member_id", sa.String(32), primary_key=True),
+    sa.Column("hold_id", sa.String(32), primary_key=True),
+    sa.Column("currency", sa.String(32), nullable=False),
+    sa.Column("points", sa.BigInteger, nullable=False),
+    sa.Column("captured", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("expires_at", TS, nullable=False, index=True),
+    sa.Column("closed_at", TS, nullable=True),
+    sa.Index("ix_holds_hold_id", "hold_id"),
+)
+
+idempotency_keys = sa.Table(
+    "idempotency_keys", metadata,
+    sa.Column("scope", sa.String(200), primary_key=True),
+    sa.Column("key", sa.String(128), primary_key=True),
+    sa.Column("request_sha256", sa.String(64), nullable=False),
+    sa.Column("status_code", sa.SmallInteger, nullable=False),
+    sa.Column("response", JSON, nullable=False),
+    sa.Column("created_at", TS, nullable=False, index=True),
+)
