@@ -1,0 +1,174 @@
+"""The `kopilka` command line: init, migrate, serve, demo, apikey, verify, jobs."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from datetime import UTC, datetime
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from kopilka.adapters.sql import migrate as migrations
+from kopilka.adapters.sql.database import SqlDatabase
+from kopilka.adapters.sql.verify import summary, verify
+from kopilka.bootstrap import DEFAULT_PARTNER, build, init_database
+from kopilka.config import Settings, get_settings
+from kopilka.domain.errors import DomainError
+
+app = typer.Typer(help="kopilka: a loyalty-program platform.", no_args_is_help=True,
+                  pretty_exceptions_enable=False)
+apikey_app = typer.Typer(help="API keys for tills, shops and partners.", no_args_is_help=True)
+jobs_app = typer.Typer(help="Background jobs (expiry, activation, holds).", no_args_is_help=True)
+app.add_typer(apikey_app, name="apikey")
+app.add_typer(jobs_app, name="jobs")
+console = Console()
+err = Console(stderr=True)
+
+
+def _db(settings: Settings) -> SqlDatabase:
+    return SqlDatabase(settings.database_url, pool_size=settings.db_pool_size)
+
+
+def _progress() -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), console=err)
+
+
+@app.command()
+def init(if_missing: Annotated[bool, typer.Option(help="Succeed quietly if it exists")] = False,
+         ) -> None:
+    """Create (or upgrade) the database and add the reference data."""
+    settings = get_settings()
+    db = _db(settings)
+    init_database(db)
+    err.print(f"[green]database ready[/green]: {db.engine.url.render_as_string()}")
+
+
+@app.command()
+def migrate() -> None:
+    """Apply pending Alembic migrations."""
+    db = _db(get_settings())
+    migrations.upgrade(db.engine)
+    err.print("[green]migrations applied[/green]")
+
+
+@app.command()
+def serve(host: str = "127.0.0.1", port: int = 8000,
+          workers: Annotated[int, typer.Option(help="Processes (1 on SQLite)")] = 1,
+          access_log: bool = False) -> None:
+    """Run the HTTP API (uvicorn)."""
+    import uvicorn
+
+    settings = get_settings()
+    if settings.is_sqlite and workers > 1:
+        err.print("[yellow]SQLite has one writer: running 1 worker[/yellow]")
+        workers = 1
+    _configure_logging(settings.log_level, access_log)
+    console.print(f"kopilka API on [bold]http://{host}:{port}[/bold] — docs at "
+                  f"http://{host}:{port}/docs, OpenAPI at /openapi.json, metrics at /metrics")
+    uvicorn.run("kopilka.entrypoints.http.app:app_from_env", factory=True, host=host, port=port,
+                workers=workers, log_level="warning", access_log=False)
+
+
+def _configure_logging(level: str, access: bool) -> None:
+    from kopilka.entrypoints.http.observability import JsonFormatter
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter())
+    logging.basicConfig(level=level, handlers=[handler], force=True)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    logging.getLogger("kopilka.access").setLevel(logging.INFO if access else logging.WARNING)
+
+
+@apikey_app.command("create")
+def apikey_create(
+        name: Annotated[str, typer.Option(help="Who uses the key, e.g. 'till 3 msk-001'")] = "api",
+        partner: str = DEFAULT_PARTNER,
+        scopes: Annotated[str, typer.Option(help="Comma-separated: pos,members:read,"
+                                                  "members:write,admin,analytics")] = "pos",
+        store: str | None = None, till: str | None = None) -> None:
+    """Create an API key; prints the token once (only its hash is stored)."""
+    from kopilka.entrypoints.http.auth import create_key
+
+    db = _db(get_settings())
+    try:
+        token = create_key(db, name=name, partner_id=partner, store_id=store, till_id=till,
+                           scopes=[s.strip() for s in scopes.split(",") if s.strip()],
+                           now=datetime.now(UTC))
+    except DomainError as exc:
+        err.print(f"[red]{exc.code}[/red]: {exc.detail}")
+        raise typer.Exit(2) from exc
+    console.print(token)
+
+
+@app.command("verify")
+def verify_ledger() -> None:
+    """Recompute every balance from the ledger entries and check every invariant."""
+    db = _db(get_settings())
+    with db.engine.connect() as conn:
+        problems = verify(conn)
+        facts = summary(conn)
+    table = Table(title="ledger")
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    for name, value in facts.items():
+        table.add_row(name, str(value))
+    console.print(table)
+    if problems:
+        for problem in problems:
+            err.print(f"[red]{problem}[/red]")
+        err.print(f"[red bold]{len(problems)} problem(s) found[/red bold]")
+        raise typer.Exit(1)
+    console.print("[green bold]ledger verified: every invariant holds[/green bold]")
+
+
+@jobs_app.command("run")
+def jobs_run() -> None:
+    """Run every due job once (activation, expiry, hold expiry), in bounded chunks."""
+    from kopilka.app.jobs import run_all
+
+    kopilka = build(get_settings())
+    with _progress() as progress:
+        tasks: dict[str, int] = {}
+
+        def tick(name: str, n: int) -> None:
+            if name not in tasks:
+                tasks[name] = progress.add_task(name, total=None)
+            progress.advance(tasks[name], n)
+
+        reports = run_all(kopilka, progress=tick)
+    for report in reports:
+        console.print(f"{report.name}: {report.done} done, {report.skipped} already done")
+
+
+@app.command()
+def demo(members: Annotated[int, typer.Option(min=1, max=1_000_000)] = 300,
+         seed: int = 7,
+         if_empty: Annotated[bool, typer.Option(help="Do nothing if members exist")] = False,
+         ) -> None:
+    """Fill the database with synthetic members, cards and ledger operations."""
+    from kopilka.entrypoints.cli.demo import generate
+
+    settings = get_settings()
+    db = _db(settings)
+    init_database(db)
+    kopilka = build(settings, db=db)
+    with db.read() as uow:
+        existing = uow.members.count()
+    if if_empty and existing:
+        err.print(f"demo data present ({existing} members): skipping")
+        return
+    with _progress() as progress:
+        task = progress.add_task("demo members", total=members)
+        token = generate(kopilka, members=members, seed=seed,
+                         advance=lambda: progress.advance(task))
+    console.print(f"{members} demo members created. Demo API key (all scopes): [bold]{token}"
+                  f"[/bold]")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,117 @@
+"""Request bodies of the HTTP API: strict, bounded, and refusing unknown fields."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, StrictInt
+
+Name = Annotated[str, Field(min_length=1, max_length=100)]
+Id64 = Annotated[str, Field(min_length=1, max_length=64)]
+Reason = Annotated[str, Field(min_length=1, max_length=500)]
+Points = Annotated[StrictInt, Field(gt=0, le=10**12)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class ConsentsIn(Strict):
+    personal_data: StrictBool | None = None
+    marketing_email: StrictBool | None = None
+    marketing_sms: StrictBool | None = None
+    marketing_push: StrictBool | None = None
+    partner_transfer: StrictBool | None = None
+    consent_text_version: Annotated[str, Field(min_length=1, max_length=64)] = "1"
+
+    def fields(self) -> dict[str, bool]:
+        return {k: v for k, v in self.model_dump(exclude={"consent_text_version"}).items()
+                if v is not None}
+
+
+class EnrolIn(Strict):
+    phone: Annotated[str, Field(min_length=3, max_length=40)]
+    email: Annotated[str, Field(max_length=254)] | None = None
+    first_name: Name | None = None
+    last_name: Name | None = None
+    birth_date: date | None = None
+    gender: Annotated[str, Field(max_length=16)] | None = None
+    city: Name | None = None
+    attributes: dict[str, Any] = Field(default_factory=dict)
+    consents: ConsentsIn
+    consent_text_version: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+    referral_code: Annotated[str, Field(max_length=16)] | None = None
+    store_id: Id64 | None = None
+
+
+class PatchMemberIn(Strict):
+    email: Annotated[str, Field(max_length=254)] | None = None
+    first_name: Name | None = None
+    last_name: Name | None = None
+    birth_date: date | None = None
+    gender: Annotated[str, Field(max_length=16)] | None = None
+    city: Name | None = None
+    attributes: dict[str, Any] | None = None
+    consents: ConsentsIn | None = None
+
+
+class MemberRefIn(Strict):
+    member_id: Annotated[str, Field(max_length=64)] | None = None
+    card: Annotated[str, Field(max_length=32)] | None = None
+    phone: Annotated[str, Field(max_length=40)] | None = None
+    qr: Annotated[str, Field(max_length=512)] | None = None
+
+
+class CardIn(Strict):
+    replace: Annotated[str, Field(max_length=32)] | None = None
+
+
+class AdjustmentIn(Strict):
+    points: Annotated[StrictInt, Field(ge=-(10**12), le=10**12)]
+    reason: Reason
+    currency: Id64 | None = None
+    expires_at: AwareDatetime | None = None
+    allow_negative_balance: StrictBool = False
+
+
+class ReversalIn(Strict):
+    reason: Reason
+
+
+class EarnIn(Strict):
+    points: Points
+    currency: Id64 | None = None
+    expires_at: AwareDatetime | None = None
+    activates_at: AwareDatetime | None = None
+    activation_event: Id64 | None = None
+    reason: Reason | None = None
+    effective_at: AwareDatetime | None = None
+
+
+class SpendIn(Strict):
+    points: Points
+    currency: Id64 | None = None
+    reason: Reason | None = None
+
+
+class HoldIn(Strict):
+    points: Points
+    currency: Id64 | None = None
+    ttl_seconds: Annotated[StrictInt, Field(gt=0, le=7 * 24 * 3600)] | None = None
+
+
+class CaptureIn(Strict):
+    points: Annotated[StrictInt, Field(ge=0, le=10**12)] | None = None
+
+
+class VerificationIn(Strict):
+    target: Annotated[str, Field(pattern="^(phone|email)$")] = "phone"
+
+
+class VerificationCodeIn(Strict):
+    code: Annotated[str, Field(min_length=1, max_length=12)]
+
+
+def dump_time(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
