@@ -86,8 +86,8 @@ def clock() -> FixedClock:
     return FixedClock(START)
 
 
-def make_library(url: str, clock: FixedClock | None = None) -> Kopilka:
-    db = SqlDatabase(url, pool_size=4)
+def make_library(url: str, clock: FixedClock | None = None, *, pool_size: int = 4) -> Kopilka:
+    db = SqlDatabase(url, pool_size=pool_size)
     init_database(db)
     settings = Settings(database_url=url, env="test", otp_sender="memory")
     return build(settings, clock=clock, db=db)
