@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -100,7 +101,7 @@ def apikey_create(
                            scopes=[s.strip() for s in scopes.split(",") if s.strip()],
                            now=datetime.now(UTC))
     except DomainError as exc:
-        err.print(f"[red]{exc.code}[/red]: {exc.detail}")
+        err.print(f"[red]{exc.code}[/red]: {escape(exc.detail)}")
         raise typer.Exit(2) from exc
     console.print(token)
 
@@ -120,7 +121,7 @@ def verify_ledger() -> None:
     console.print(table)
     if problems:
         for problem in problems:
-            err.print(f"[red]{problem}[/red]")
+            err.print(f"[red]{escape(str(problem))}[/red]")
         err.print(f"[red bold]{len(problems)} problem(s) found[/red bold]")
         raise typer.Exit(1)
     console.print("[green bold]ledger verified: every invariant holds[/green bold]")

@@ -1,0 +1,51 @@
+"""The command line: init, apikey create, demo, verify (which fails loudly on a broken ledger)."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from typer.testing import CliRunner
+
+from kopilka.adapters.sql.engine import make_engine
+from kopilka.config import get_settings
+from kopilka.entrypoints.cli.main import app
+
+runner = CliRunner()
+
+
+def _run(monkeypatch, url: str, *args: str):  # noqa: ANN001, ANN202
+    monkeypatch.setenv("KOPILKA_DATABASE_URL", url)
+    get_settings.cache_clear()
+    try:
+        return runner.invoke(app, list(args))
+    finally:
+        get_settings.cache_clear()
+
+
+def test_init_demo_verify_and_apikey(db_url: str, monkeypatch) -> None:  # noqa: ANN001
+    assert _run(monkeypatch, db_url, "init").exit_code == 0
+    demo = _run(monkeypatch, db_url, "demo", "--members", "15", "--seed", "3")
+    assert demo.exit_code == 0, demo.output
+    assert "kp_" in demo.output
+    again = _run(monkeypatch, db_url, "demo", "--members", "15", "--if-empty")
+    assert again.exit_code == 0 and "skipping" in again.output
+    verified = _run(monkeypatch, db_url, "verify")
+    assert verified.exit_code == 0, verified.output
+    assert "every invariant holds" in verified.output
+    key = _run(monkeypatch, db_url, "apikey", "create", "--scopes", "pos,members:read")
+    assert key.exit_code == 0 and key.output.strip().startswith("kp_")
+    bad = _run(monkeypatch, db_url, "apikey", "create", "--scopes", "root")
+    assert bad.exit_code == 2 and "invalid_scope" in bad.output
+    jobs = _run(monkeypatch, db_url, "jobs", "run")
+    assert jobs.exit_code == 0 and "expire_lots" in jobs.output
+
+
+def test_verify_fails_and_names_the_problem_when_a_balance_is_tampered(
+        db_url: str, monkeypatch) -> None:  # noqa: ANN001
+    _run(monkeypatch, db_url, "demo", "--members", "5")
+    engine = make_engine(db_url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE member_balances SET available = available + 7"))
+    engine.dispose()
+    result = _run(monkeypatch, db_url, "verify")
+    assert result.exit_code == 1
+    assert "[balances]" in result.output and "problem(s) found" in result.output
