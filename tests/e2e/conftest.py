@@ -27,7 +27,6 @@ PROBLEM_JSON = "application/problem+json"
 STORE = "msk-001"
 OTHER_STORE = "msk-002"
 FOREIGN_STORE = "spb-001"  # belongs to another partner
-ALL_SCOPES = ["admin"]
 
 # role -> (scopes, bound store)
 ROLES: dict[str, tuple[list[str], str | None]] = {
@@ -38,12 +37,18 @@ ROLES: dict[str, tuple[list[str], str | None]] = {
     "store_pos": (["pos", "members:write"], STORE),
 }
 
-_phone_counter = iter(range(10_000_000))
+_phone_serials = iter(range(1_000_000, 10_000_000))
 
 
 def new_phone() -> str:
-    """A distinct valid Russian mobile number per call, in local 8-prefixed notation."""
-    return f"8 (916) {next(_phone_counter):07d}"[:9] + f"{next(_phone_counter):07d}"
+    """A distinct valid Russian mobile number per call, as people type it: 8 (916) 123-45-67."""
+    n = f"{next(_phone_serials):07d}"
+    return f"8 (916) {n[:3]}-{n[3:5]}-{n[5:]}"
+
+
+def e164(phone: str) -> str:
+    """What kopilka stores for a number typed as by `new_phone`."""
+    return "+7" + "".join(ch for ch in phone if ch.isdigit())[1:]
 
 
 def row_counts(kopilka: Kopilka) -> dict[str, int]:

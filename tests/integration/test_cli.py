@@ -49,3 +49,14 @@ def test_verify_fails_and_names_the_problem_when_a_balance_is_tampered(
     result = _run(monkeypatch, db_url, "verify")
     assert result.exit_code == 1
     assert "[balances]" in result.output and "problem(s) found" in result.output
+
+
+def test_currency_add_and_list(db_url: str, monkeypatch) -> None:  # noqa: ANN001
+    _run(monkeypatch, db_url, "init")
+    added = _run(monkeypatch, db_url, "currency", "add", "stars", "Stars", "--scale", "1",
+                 "--unit-value-kopecks", "0")
+    assert added.exit_code == 0, added.output
+    listed = _run(monkeypatch, db_url, "currency", "list")
+    assert "stars" in listed.output and "points" in listed.output
+    again = _run(monkeypatch, db_url, "currency", "add", "stars", "Stars")
+    assert again.exit_code == 2 and "exists" in again.output

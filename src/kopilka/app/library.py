@@ -22,6 +22,7 @@ from kopilka.app import points as P
 from kopilka.app import views
 from kopilka.app.ports import Clock, CodeSender, Database, SystemClock, TransactionMeta, UnitOfWork
 from kopilka.domain.errors import Conflict, DomainError, InvalidInput
+from kopilka.domain.points import PointCurrency
 from kopilka.domain.verification import Target
 
 log = logging.getLogger(__name__)
@@ -110,6 +111,19 @@ class Kopilka:
     def _currency(self, uow: UnitOfWork, code: str | None):  # noqa: ANN202
         return P.currency_of(uow, code or self.default_currency)
 
+    # --- reference data ---------------------------------------------------------------------
+
+    def add_currency(self, currency: PointCurrency) -> None:
+        """Add a point currency (e.g. stars) to the program."""
+        with self.db.write() as uow:
+            if uow.members.currency(currency.code) is not None:
+                raise Conflict(f"currency {currency.code} exists", code="currency_exists")
+            uow.members.add_currency(currency)
+
+    def currencies(self) -> list[PointCurrency]:
+        with self.db.read() as uow:
+            return uow.members.currencies()
+
     # --- members ---------------------------------------------------------------------------
 
     def enrol(self, cmd: M.Enrolment, *, caller: Caller = LIBRARY,
@@ -176,6 +190,15 @@ class Kopilka:
             return Result(201, {"number": number, "status": "active", "replaced": replace,
                                 "cards": views.cards_view(uow, member_id)})
         return self.mutate("issue_card", [member_id, replace], work, caller=caller,
+                           idempotency_key=idempotency_key)
+
+    def block_card(self, member_id: str, number: str, *, caller: Caller = LIBRARY,
+                   idempotency_key: str | None = None) -> Result:
+        def work(uow: UnitOfWork, now: datetime) -> Result:
+            M.block_card(uow, member_id, number, now=now)
+            return Result(200, {"number": number, "status": "blocked",
+                                "cards": views.cards_view(uow, member_id)})
+        return self.mutate("block_card", [member_id, number], work, caller=caller,
                            idempotency_key=idempotency_key)
 
     def export(self, member_id: str) -> dict[str, Any]:

@@ -159,6 +159,17 @@ def issue_card(uow: UnitOfWork, member_id: str, *, now: datetime,
     return number
 
 
+def block_card(uow: UnitOfWork, member_id: str, number: str, *, now: datetime) -> None:
+    """Block a card (lost, stolen) without a replacement; points stay with the member."""
+    require_member(uow, member_id, lock=True)
+    owner = uow.members.id_by_card(number)
+    if owner is None or owner[0] != member_id:
+        raise NotFound(f"card {number} is not this member's", code="card_not_found")
+    if owner[1] != CardStatus.ACTIVE:
+        raise DomainError(f"card {number} is already blocked", code="card_blocked", status=409)
+    uow.members.block_card(number, now, None)
+
+
 def resolve(uow: UnitOfWork, ref: dict[str, str]) -> str:
     """A member reference (exactly one of member_id, card, phone, qr) to a member id."""
     given = {k: v for k, v in ref.items() if v is not None}

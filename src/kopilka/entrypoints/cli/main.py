@@ -26,6 +26,8 @@ apikey_app = typer.Typer(help="API keys for tills, shops and partners.", no_args
 jobs_app = typer.Typer(help="Background jobs (expiry, activation, holds).", no_args_is_help=True)
 app.add_typer(apikey_app, name="apikey")
 app.add_typer(jobs_app, name="jobs")
+currency_app = typer.Typer(help="Point currencies of the program.", no_args_is_help=True)
+app.add_typer(currency_app, name="currency")
 console = Console()
 err = Console(stderr=True)
 
@@ -104,6 +106,34 @@ def apikey_create(
         err.print(f"[red]{exc.code}[/red]: {escape(exc.detail)}")
         raise typer.Exit(2) from exc
     console.print(token)
+
+
+@currency_app.command("add")
+def currency_add(code: str, name: str,
+                 scale: Annotated[int, typer.Option(help="Decimal places (0: whole points)")] = 0,
+                 unit_value_kopecks: Annotated[int, typer.Option(
+                     help="Money value of one whole point in kopecks")] = 100,
+                 rounding: Annotated[str, typer.Option(help="floor|ceiling|half_up|half_even"
+                                                       )] = "floor") -> None:
+    """Add a point currency, e.g. `kopilka currency add stars Stars --unit-value-kopecks 0`."""
+    from kopilka.domain.points import PointCurrency, Rounding
+
+    try:
+        currency = PointCurrency(code, name, scale, unit_value_kopecks, Rounding(rounding))
+        build(get_settings()).add_currency(currency)
+    except (DomainError, ValueError) as exc:
+        err.print(f"[red]{escape(str(exc))}[/red]")
+        raise typer.Exit(2) from exc
+    console.print(f"currency {code} added")
+
+
+@currency_app.command("list")
+def currency_list() -> None:
+    """List the point currencies."""
+    table = Table("code", "name", "scale", "kopecks per point", "rounding")
+    for c in build(get_settings()).currencies():
+        table.add_row(c.code, c.name, str(c.scale), str(c.unit_value_kopecks), c.earn_rounding)
+    console.print(table)
 
 
 @app.command("verify")
