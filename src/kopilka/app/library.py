@@ -83,6 +83,7 @@ class Kopilka:
         self.default_currency = default_currency
         self.hold_ttl = hold_ttl
         self.code_sender = code_sender or LogCodeSender()
+        self._currencies: dict[str, PointCurrency] = {}
 
     # --- the exactly-once wrapper ----------------------------------------------------------
 
@@ -108,8 +109,13 @@ class Kopilka:
                 uow.idempotency.store(scope, idempotency_key, result.status, result.body)
             return result
 
-    def _currency(self, uow: UnitOfWork, code: str | None):  # noqa: ANN202
-        return P.currency_of(uow, code or self.default_currency)
+    def _currency(self, uow: UnitOfWork, code: str | None) -> PointCurrency:
+        """Currency definitions never change once created, so a found one is cached."""
+        code = code or self.default_currency
+        cur = self._currencies.get(code)
+        if cur is None:
+            cur = self._currencies[code] = P.currency_of(uow, code)
+        return cur
 
     # --- reference data ---------------------------------------------------------------------
 
@@ -260,11 +266,14 @@ class Kopilka:
 
     def _points_result(self, uow: UnitOfWork, member_id: str, posted: P.Posted, cur,  # noqa: ANN001
                        status: int = 201) -> Result:
+        balance = posted.balance or uow.ledger.balance(member_id, cur.code)
         body = {"operation_id": posted.transaction_id, "member_id": member_id,
                 "kind": views.HISTORY_KINDS[posted.code.value], "code": posted.code.value,
                 "points": cur.format(posted.points), "lot_id": posted.lot_id,
                 "hold_id": posted.hold_id,
-                "balance": views.balance_view(uow, member_id, cur)}
+                "balance": {"available": cur.format(balance.available),
+                            "pending": cur.format(balance.pending),
+                            "on_hold": cur.format(balance.held), "currency": cur.code}}
         return Result(status, body)
 
     def earn(self, member_id: str, points: int, *, currency: str | None = None,
@@ -273,7 +282,6 @@ class Kopilka:
              effective_at: datetime | None = None, caller: Caller = LIBRARY,
              idempotency_key: str | None = None) -> Result:
         def work(uow: UnitOfWork, now: datetime) -> Result:
-            M.require_active(uow, member_id)
             cur = self._currency(uow, currency)
             posted = P.earn(uow, member_id, cur, points, now=now, expires_at=expires_at,
                             activates_at=activates_at, activation_event=activation_event,
@@ -288,7 +296,6 @@ class Kopilka:
               reason: str | None = None, caller: Caller = LIBRARY,
               idempotency_key: str | None = None) -> Result:
         def work(uow: UnitOfWork, now: datetime) -> Result:
-            M.require_active(uow, member_id)
             cur = self._currency(uow, currency)
             posted = P.spend(uow, member_id, cur, points, now=now,
                              meta=self._meta(caller, now, reason=reason))
@@ -301,7 +308,6 @@ class Kopilka:
                allow_debt: bool = False, caller: Caller = LIBRARY,
                idempotency_key: str | None = None) -> Result:
         def work(uow: UnitOfWork, now: datetime) -> Result:
-            M.require_member(uow, member_id)
             cur = self._currency(uow, currency)
             posted = P.adjust(uow, member_id, cur, points, now=now, expires_at=expires_at,
                               allow_debt=allow_debt,
@@ -329,7 +335,6 @@ class Kopilka:
              ttl: timedelta | None = None, caller: Caller = LIBRARY,
              idempotency_key: str | None = None) -> Result:
         def work(uow: UnitOfWork, now: datetime) -> Result:
-            M.require_active(uow, member_id)
             cur = self._currency(uow, currency)
             posted = P.hold(uow, member_id, cur, points, now=now, ttl=ttl or self.hold_ttl,
                             meta=self._meta(caller, now))

@@ -24,6 +24,7 @@ class Posted:
     points: int
     lot_id: str | None = None
     hold_id: str | None = None
+    balance: L.Balance | None = None  # the member's balance right after, when known
 
 
 def currency_of(uow: UnitOfWork, code: str) -> PointCurrency:
@@ -34,35 +35,45 @@ def currency_of(uow: UnitOfWork, code: str) -> PointCurrency:
 
 
 def _lock(uow: UnitOfWork, member_id: str, cur: PointCurrency, now: datetime,
-          *, with_lots: bool) -> L.MemberPoints:
-    return uow.ledger.lock_points(member_id, cur.code, now=now,
-                                  min_available=cur.min_available, with_lots=with_lots)
+          *, with_lots: bool, active_only: bool = False) -> L.MemberPoints:
+    """Lock the member's balance row (the one lock of a points change) and read the state."""
+    found = uow.ledger.lock_points(member_id, cur.code, now=now,
+                                   min_available=cur.min_available, with_lots=with_lots)
+    if found is None:
+        raise NotFound(f"member {member_id} not found", code="member_not_found")
+    state, status = found
+    if active_only and status != "active":
+        raise DomainError(f"member {member_id} is {status}", code="member_not_active",
+                          status=409)
+    return state
 
 
 def _post(uow: UnitOfWork, member_id: str, cur: PointCurrency, plan: L.Plan,
-          meta: TransactionMeta, now: datetime, **extra: str | None) -> Posted:
+          meta: TransactionMeta, now: datetime, state: L.MemberPoints | None = None,
+          **extra: str | None) -> Posted:
     tx = uow.ledger.post(member_id, cur.code, plan, meta, now=now)
     delta = plan.balance_delta()
     lot_id = plan.new_lots[0].lot_id if plan.new_lots else None
+    balance = state.balance.plus(delta) if state is not None else None
     return Posted(tx, plan.code, delta.available + delta.pending + delta.held, lot_id,
-                  extra.get("hold_id"))
+                  extra.get("hold_id"), balance)
 
 
 def earn(uow: UnitOfWork, member_id: str, cur: PointCurrency, points: int, *, now: datetime,
          meta: TransactionMeta, expires_at: datetime | None = None,
          activates_at: datetime | None = None, activation_event: str | None = None,
          code: L.Code = L.Code.EARN) -> Posted:
-    state = _lock(uow, member_id, cur, now, with_lots=False)
+    state = _lock(uow, member_id, cur, now, with_lots=False, active_only=True)
     plan = L.plan_accrual(state, points, lot_id=new_id(), now=now, expires_at=expires_at,
                           activates_at=activates_at, activation_event=activation_event,
                           code=code)
-    return _post(uow, member_id, cur, plan, meta, now)
+    return _post(uow, member_id, cur, plan, meta, now, state)
 
 
 def spend(uow: UnitOfWork, member_id: str, cur: PointCurrency, points: int, *, now: datetime,
           meta: TransactionMeta) -> Posted:
-    state = _lock(uow, member_id, cur, now, with_lots=True)
-    return _post(uow, member_id, cur, L.plan_debit(state, points, now=now), meta, now)
+    state = _lock(uow, member_id, cur, now, with_lots=True, active_only=True)
+    return _post(uow, member_id, cur, L.plan_debit(state, points, now=now), meta, now, state)
 
 
 def adjust(uow: UnitOfWork, member_id: str, cur: PointCurrency, points: int, *, now: datetime,
@@ -75,7 +86,7 @@ def adjust(uow: UnitOfWork, member_id: str, cur: PointCurrency, points: int, *, 
     state = _lock(uow, member_id, cur, now, with_lots=points < 0)
     plan = L.plan_adjustment(state, points, lot_id=new_id(), now=now, expires_at=expires_at,
                              allow_debt=allow_debt)
-    return _post(uow, member_id, cur, plan, meta, now)
+    return _post(uow, member_id, cur, plan, meta, now, state)
 
 
 def reverse(uow: UnitOfWork, member_id: str, transaction_id: str, *, now: datetime,
@@ -89,19 +100,19 @@ def reverse(uow: UnitOfWork, member_id: str, transaction_id: str, *, now: dateti
     original = uow.ledger.transaction(member_id, transaction_id)  # re-read under the lock
     plan = L.plan_reversal(state, original, now=now)
     meta = replace(meta, reverses_id=transaction_id)
-    return _post(uow, member_id, cur, plan, meta, now)
+    return _post(uow, member_id, cur, plan, meta, now, state)
 
 
 # --- holds ----------------------------------------------------------------------------------
 
 def hold(uow: UnitOfWork, member_id: str, cur: PointCurrency, points: int, *, now: datetime,
          ttl: timedelta, meta: TransactionMeta) -> Posted:
-    state = _lock(uow, member_id, cur, now, with_lots=True)
+    state = _lock(uow, member_id, cur, now, with_lots=True, active_only=True)
     hold_id = new_id()
     plan = L.plan_hold(state, points, now=now)
     uow.ledger.create_hold(member_id, cur.code, hold_id, points, now, now + ttl)
     meta = replace(meta, hold_id=hold_id)
-    return _post(uow, member_id, cur, plan, meta, now, hold_id=hold_id)
+    return _post(uow, member_id, cur, plan, meta, now, state, hold_id=hold_id)
 
 
 def _locked_active_hold(uow: UnitOfWork, hold_id: str, now: datetime):  # noqa: ANN202

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy.engine import Connection, Engine
 
 from kopilka.adapters.sql.engine import make_engine, read_transaction, write_transaction
+from kopilka.adapters.sql.hot import HotPath
 from kopilka.adapters.sql.idempotency_repo import SqlIdempotency
 from kopilka.adapters.sql.ledger_repo import SqlLedger
 from kopilka.adapters.sql.members_repo import SqlMembers
@@ -19,9 +20,10 @@ class SqlUnitOfWork:
     conn: Connection
 
     def __post_init__(self) -> None:
-        self.ledger = SqlLedger(self.conn)
+        hot = HotPath(self.conn)
+        self.ledger = SqlLedger(self.conn, hot)
         self.members = SqlMembers(self.conn)
-        self.idempotency = SqlIdempotency(self.conn)
+        self.idempotency = SqlIdempotency(self.conn, hot)
 
 
 class SqlDatabase:

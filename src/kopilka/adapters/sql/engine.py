@@ -48,6 +48,7 @@ def _sqlite_engine(url: str) -> Engine:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA wal_autocheckpoint=10000")  # fewer checkpoint fsyncs
         cursor.close()
 
     @sa.event.listens_for(engine, "begin")

@@ -12,10 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
+from kopilka.adapters.sql.hot import HotPath
 from kopilka.adapters.sql.tables import idempotency_keys
 
 
@@ -27,26 +26,23 @@ class StoredResponse:
 
 
 class SqlIdempotency:
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, hot: HotPath | None = None) -> None:
         self.conn = conn
-        self.insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+        self.hot = hot or HotPath(conn)
 
     def claim(self, scope: str, key: str, request_sha256: str, now: datetime) -> StoredResponse | None:
         """Claim the key for this call; None when claimed, else what the first call stored."""
-        c = idempotency_keys.c
-        stmt = self.insert(idempotency_keys).values(
-            scope=scope, key=key, request_sha256=request_sha256, status_code=0, response={},
-            created_at=now).on_conflict_do_nothing().returning(c.key)
-        if self.conn.execute(stmt).first() is not None:
+        hot = self.hot
+        claimed = hot.one("claim_key", {"scope": scope, "key": key, "sha": request_sha256,
+                                        "empty": hot.json({}), "now": hot.ts(now)})
+        if claimed is not None:
             return None
-        row = self.conn.execute(sa.select(c.request_sha256, c.status_code, c.response).where(
-            c.scope == scope, c.key == key)).one()
-        return StoredResponse(row.request_sha256, row.status_code, row.response)
+        sha, status, response = hot.one("read_key", {"scope": scope, "key": key})
+        return StoredResponse(sha, status, hot.load_json(response))
 
     def store(self, scope: str, key: str, status_code: int, response: Any) -> None:
-        c = idempotency_keys.c
-        self.conn.execute(idempotency_keys.update().where(c.scope == scope, c.key == key)
-                          .values(status_code=status_code, response=response))
+        self.hot.run("store_key", {"scope": scope, "key": key, "status": status_code,
+                                   "response": self.hot.json(response)})
 
     def purge(self, older_than: datetime) -> int:
         result = self.conn.execute(idempotency_keys.delete().where(

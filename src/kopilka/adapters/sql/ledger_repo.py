@@ -15,11 +15,13 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
+from kopilka.adapters.sql.hot import HotPath
 from kopilka.adapters.sql.tables import (
     holds,
     ledger_entries,
     ledger_transactions,
     member_balances,
+    members,
     point_lots,
 )
 from kopilka.app.ports import HoldRow, TransactionMeta, new_id
@@ -36,6 +38,15 @@ from kopilka.domain.ledger import (
     PostedTransaction,
 )
 
+_b, _l = member_balances.c, point_lots.c
+_m = sa.bindparam
+_BALANCE = sa.select(_b.available, _b.pending, _b.held, _b.debt).where(
+    _b.member_id == _m("m"), _b.currency == _m("cur"))
+_MEMBER_EXISTS = sa.select(members.c.member_id).where(members.c.member_id == _m("m"))
+_OPEN_LOTS = sa.select(point_lots).where(
+    _l.member_id == _m("m"), _l.currency == _m("cur"), _l.state == LotState.ACTIVE.value,
+    _l.available > 0)
+
 
 def _lot(row: sa.Row) -> Lot:
     return Lot(lot_id=row.lot_id, amount=row.amount, state=LotState(row.state),
@@ -45,9 +56,10 @@ def _lot(row: sa.Row) -> Lot:
 
 
 class SqlLedger:
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, hot: HotPath | None = None) -> None:
         self.conn = conn
         self.dialect = conn.dialect.name
+        self.hot = hot or HotPath(conn)
 
     # --- locking and reading ---------------------------------------------------------------
 
@@ -58,33 +70,31 @@ class SqlLedger:
         self.conn.execute(stmt)
 
     def lock_points(self, member_id: str, currency: str, *, now: datetime, min_available: int,
-                    with_lots: bool) -> MemberPoints:
-        """Lock the member's balance row for this currency and read the state under the lock."""
-        balance = self._select_balance(member_id, currency, lock=True)
-        if balance is None:
-            self.ensure_balance_row(member_id, currency, now)
-            balance = self._select_balance(member_id, currency, lock=True)
-        assert balance is not None
-        lots = self.open_lots(member_id, currency) if with_lots else ()
-        return MemberPoints(balance=balance, lots=lots, min_available=min_available)
+                    with_lots: bool) -> tuple[MemberPoints, str] | None:
+        """Lock the member's balance row for this currency and read the state under the lock.
 
-    def _select_balance(self, member_id: str, currency: str, *, lock: bool) -> Balance | None:
-        b = member_balances.c
-        query = sa.select(b.available, b.pending, b.held, b.debt).where(
-            b.member_id == member_id, b.currency == currency)
-        if lock and self.dialect == "postgresql":
-            query = query.with_for_update()
-        row = self.conn.execute(query).first()
+        Returns the points and the member's status, or None when there is no such member.
+        """
+        row = self.hot.one("lock", {"m": member_id, "cur": currency})
+        if row is None:
+            if self.conn.execute(_MEMBER_EXISTS, {"m": member_id}).first() is None:
+                return None
+            self.ensure_balance_row(member_id, currency, now)
+            row = self.hot.one("lock", {"m": member_id, "cur": currency})
+        available, pending, held, debt, status = row
+        lots = self.open_lots(member_id, currency) if with_lots else ()
+        balance = Balance(available, pending, held, debt)
+        return MemberPoints(balance=balance, lots=lots, min_available=min_available), status
+
+    def _select_balance(self, member_id: str, currency: str) -> Balance | None:
+        row = self.conn.execute(_BALANCE, {"m": member_id, "cur": currency}).first()
         return None if row is None else Balance(row.available, row.pending, row.held, row.debt)
 
     def balance(self, member_id: str, currency: str) -> Balance:
-        return self._select_balance(member_id, currency, lock=False) or Balance()
+        return self._select_balance(member_id, currency) or Balance()
 
     def open_lots(self, member_id: str, currency: str) -> list[Lot]:
-        c = point_lots.c
-        rows = self.conn.execute(sa.select(point_lots).where(
-            c.member_id == member_id, c.currency == currency, c.state == LotState.ACTIVE.value,
-            c.available > 0))
+        rows = self.conn.execute(_OPEN_LOTS, {"m": member_id, "cur": currency})
         return [_lot(r) for r in rows]
 
     def pending_lots(self, member_id: str, currency: str) -> list[Lot]:
@@ -110,43 +120,39 @@ class SqlLedger:
         """Write a plan: transaction, entries, lots, lot remainders and the balance row."""
         tx_id = new_id()
         delta = plan.balance_delta()
-        self.conn.execute(ledger_transactions.insert().values(
-            member_id=member_id, transaction_id=tx_id, currency=currency, code=plan.code.value,
-            points=delta.available + delta.pending + delta.held, created_at=now,
-            effective_at=meta.effective_at, reason=meta.reason, author=meta.author,
-            partner_id=meta.partner_id, store_id=meta.store_id, receipt_id=meta.receipt_id,
-            hold_id=meta.hold_id, reverses_id=meta.reverses_id))
-        self.conn.execute(ledger_entries.insert(), [
+        ts, hot = self.hot.ts, self.hot
+        hot.run("insert_tx", {
+            "member_id": member_id, "transaction_id": tx_id, "currency": currency,
+            "code": plan.code.value, "points": delta.available + delta.pending + delta.held,
+            "created_at": ts(now), "effective_at": ts(meta.effective_at), "reason": meta.reason,
+            "author": meta.author, "partner_id": meta.partner_id, "store_id": meta.store_id,
+            "receipt_id": meta.receipt_id, "hold_id": meta.hold_id,
+            "reverses_id": meta.reverses_id})
+        hot.many("insert_entry", [
             {"member_id": member_id, "transaction_id": tx_id, "line": i, "currency": currency,
              "account": e.account.value, "partner_id": meta.partner_id, "lot_id": e.lot_id,
              "amount": e.amount} for i, e in enumerate(plan.entries)])
         if plan.new_lots:
-            self.conn.execute(point_lots.insert(), [
+            hot.many("insert_lot", [
                 {"member_id": member_id, "lot_id": lot.lot_id, "currency": currency,
-                 "amount": lot.amount, "available": 0, "pending": 0,
-                 "state": lot.state.value, "created_at": lot.created_at,
-                 "expires_at": lot.expires_at, "activates_at": lot.activates_at,
+                 "amount": lot.amount, "available": lot.available, "pending": lot.pending,
+                 "state": lot.state.value, "created_at": ts(lot.created_at),
+                 "expires_at": ts(lot.expires_at), "activates_at": ts(lot.activates_at),
                  "activation_event": lot.activation_event, "transaction_id": tx_id}
                 for lot in plan.new_lots])
         self._apply_lot_changes(member_id, plan)
-        b = member_balances.c
-        self.conn.execute(member_balances.update().where(
-            b.member_id == member_id, b.currency == currency).values(
-            available=b.available + delta.available, pending=b.pending + delta.pending,
-            held=b.held + delta.held, debt=b.debt + delta.debt, updated_at=now))
+        hot.run("update_balance", {
+            "m": member_id, "cur": currency, "da": delta.available, "dp": delta.pending,
+            "dh": delta.held, "dd": delta.debt, "now": ts(now)})
         return tx_id
 
     def _apply_lot_changes(self, member_id: str, plan: Plan) -> None:
         c = point_lots.c
-        deltas = plan.lot_deltas()
+        new = {lot.lot_id for lot in plan.new_lots}  # inserted with their final remainders
+        deltas = {k: v for k, v in plan.lot_deltas().items() if k not in new}
         if deltas:
-            self.conn.execute(
-                point_lots.update().where(c.member_id == sa.bindparam("m"),
-                                          c.lot_id == sa.bindparam("l")).values(
-                    available=c.available + sa.bindparam("a"),
-                    pending=c.pending + sa.bindparam("p")),
-                [{"m": member_id, "l": lot_id, "a": a, "p": p}
-                 for lot_id, (a, p) in sorted(deltas.items())])
+            self.hot.many("update_lot", [{"m": member_id, "l": lot_id, "a": a, "p": p}
+                                         for lot_id, (a, p) in sorted(deltas.items())])
         for lot_id, state in plan.lot_states:
             self.conn.execute(point_lots.update().where(
                 c.member_id == member_id, c.lot_id == lot_id).values(state=state.value))
