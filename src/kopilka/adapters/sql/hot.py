@@ -13,6 +13,7 @@ reads what this writes: UTC text on SQLite, timestamptz on PostgreSQL.
 from __future__ import annotations
 
 import re
+from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime
 from typing import Any
 
@@ -71,7 +72,8 @@ class HotPath:
     def __init__(self, conn: Connection) -> None:
         self.dialect = conn.dialect.name
         self.sql = SQL[self.dialect]
-        self.cursor = conn.connection.dbapi_connection.cursor()
+        self.dbapi = conn.connection.dbapi_connection
+        self.cursor = self.dbapi.cursor()
         if self.dialect == "postgresql":
             from psycopg.types.json import Jsonb
             self.json = Jsonb
@@ -89,6 +91,11 @@ class HotPath:
 
     def many(self, name: str, rows: list[dict[str, Any]]) -> None:
         self.cursor.executemany(self.sql[name], rows)
+
+    def batch(self) -> AbstractContextManager[Any]:
+        """Send the statements inside in one round trip (psycopg pipeline mode); errors
+        surface at the end of the block. SQLite has no round trips to save."""
+        return self.dbapi.pipeline() if self.dialect == "postgresql" else nullcontext()
 
     def load_json(self, value: Any) -> Any:
         return orjson.loads(value) if isinstance(value, str | bytes) else value

@@ -120,6 +120,12 @@ class SqlLedger:
         """Write a plan: transaction, entries, lots, lot remainders and the balance row."""
         tx_id = new_id()
         delta = plan.balance_delta()
+        with self.hot.batch():
+            self._write(member_id, currency, plan, meta, tx_id, delta, now)
+        return tx_id
+
+    def _write(self, member_id: str, currency: str, plan: Plan, meta: TransactionMeta,
+               tx_id: str, delta: Balance, now: datetime) -> None:
         ts, hot = self.hot.ts, self.hot
         hot.run("insert_tx", {
             "member_id": member_id, "transaction_id": tx_id, "currency": currency,
@@ -144,7 +150,6 @@ class SqlLedger:
         hot.run("update_balance", {
             "m": member_id, "cur": currency, "da": delta.available, "dp": delta.pending,
             "dh": delta.held, "dd": delta.debt, "now": ts(now)})
-        return tx_id
 
     def _apply_lot_changes(self, member_id: str, plan: Plan) -> None:
         c = point_lots.c
