@@ -1,13 +1,16 @@
 """End-to-end fixtures: the real FastAPI app over a real database, driven through HTTP.
 
 `api` builds `create_app` on the shared `kopilka` fixture (SQLite and PostgreSQL), creates one
-API key per role, and offers small helpers: authenticated requests, enrolment, row counts of
-every table (to prove a refused request wrote nothing) and problem+json assertions.
+API key per role, and offers small helpers: authenticated requests (every response is checked
+to be below 500), enrolment, row counts of every table (to prove a refused request wrote
+nothing) and problem+json assertions. `shared_api` is the same on one database per module,
+for the many cases of refused requests.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +25,7 @@ from kopilka.app.ports import FixedClock
 from kopilka.config import Settings
 from kopilka.entrypoints.http.app import create_app
 from kopilka.entrypoints.http.auth import create_key
+from tests.conftest import START, _create_pg_database, _drop_pg_database, make_library
 
 PROBLEM_JSON = "application/problem+json"
 STORE = "msk-001"
@@ -34,6 +38,7 @@ ROLES: dict[str, tuple[list[str], str | None]] = {
     "pos": (["pos"], None),
     "read": (["members:read"], None),
     "write": (["members:write"], None),
+    # a till key bound to one store; it also enrols (enrolment needs members:write)
     "store_pos": (["pos", "members:write"], STORE),
 }
 
@@ -124,8 +129,9 @@ class Api:
         return response.json()
 
 
-@pytest.fixture
-def api(kopilka: Kopilka, db_url: str, clock: FixedClock) -> Iterator[Api]:
+@contextmanager
+def serve(kopilka: Kopilka, db_url: str, clock: FixedClock) -> Iterator[Api]:
+    """The app on this library, with stores, a foreign partner and one API key per role."""
     with kopilka.db.write() as uow:
         uow.members.add_store(STORE, "main", "Moscow 1")
         uow.members.add_store(OTHER_STORE, "main", "Moscow 2")
@@ -138,3 +144,32 @@ def api(kopilka: Kopilka, db_url: str, clock: FixedClock) -> Iterator[Api]:
     app = create_app(kopilka, settings)
     with TestClient(app, raise_server_exceptions=False) as client:
         yield Api(client, kopilka, clock, keys)
+
+
+@pytest.fixture
+def api(kopilka: Kopilka, db_url: str, clock: FixedClock) -> Iterator[Api]:
+    """A fresh database per test (SQLite and PostgreSQL) behind the HTTP app."""
+    with serve(kopilka, db_url, clock) as served:
+        yield served
+
+
+@pytest.fixture(scope="module",
+                params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def shared_api(request: pytest.FixtureRequest,
+               tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
+    """One database per module and database kind, for tests that only make refused requests
+    (each checks that it wrote nothing, so sharing cannot hide a leak)."""
+    admin = None
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('e2e') / 'kopilka.db'}"
+    else:
+        url, admin = _create_pg_database()
+    clock = FixedClock(START)
+    lib = make_library(url, clock)
+    try:
+        with serve(lib, url, clock) as served:
+            yield served
+    finally:
+        lib.db.dispose()
+        if admin is not None:
+            _drop_pg_database(admin, url)

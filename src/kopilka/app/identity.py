@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import re
+
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 
 from kopilka.domain.errors import InvalidInput
 
 DEFAULT_REGION = "RU"
+PHONE_CHARACTERS = re.compile(r"[0-9+\-() .]+")
 
 
 def normalise_phone(raw: str, region: str = DEFAULT_REGION) -> str:
     """'8 (916) 123-45-67' -> '+79161234567'; refuses anything that is not a real number."""
     if not isinstance(raw, str) or not raw.strip() or len(raw) > 40:
         raise InvalidInput("phone is required", code="invalid_phone")
+    if not PHONE_CHARACTERS.fullmatch(raw):
+        raise InvalidInput(f"{raw!r}: a phone number has digits, spaces, +, -, ( and ) only",
+                           code="invalid_phone")
     try:
         number = phonenumbers.parse(raw, region)
     except phonenumbers.NumberParseException as exc:

@@ -106,7 +106,9 @@ class Kopilka:
                     return Result(stored.status_code, stored.response, replayed=True)
             result = work(uow, now)
             if idempotency_key is not None:
-                uow.idempotency.store(scope, idempotency_key, result.status, result.body)
+                member_id = result.body.get("member_id") if isinstance(result.body, dict) else None
+                uow.idempotency.store(scope, idempotency_key, result.status, result.body,
+                                      member_id)
             return result
 
     def _currency(self, uow: UnitOfWork, code: str | None) -> PointCurrency:
@@ -237,13 +239,24 @@ class Kopilka:
 
     # --- verification ----------------------------------------------------------------------
 
-    def start_verification(self, member_id: str, target: str = "phone") -> dict[str, Any]:
-        with self.db.write() as uow:
-            challenge, code = M.start_verification(uow, member_id, Target(target),
-                                                   now=self.clock.now(), key=self.key)
-        self.code_sender.send_code(challenge.target.value, challenge.address, code)
-        return {"challenge_id": challenge.challenge_id, "target": target,
-                "expires_at": views.iso(challenge.expires_at)}
+    def start_verification(self, member_id: str, target: str = "phone", *,
+                           caller: Caller = LIBRARY,
+                           idempotency_key: str | None = None) -> Result:
+        """Send a one-time code; a retry with the same key sends nothing more."""
+        sent: list[tuple[str, str, str]] = []
+
+        def work(uow: UnitOfWork, now: datetime) -> Result:
+            challenge, code = M.start_verification(uow, member_id, Target(target), now=now,
+                                                   key=self.key)
+            sent.append((challenge.target.value, challenge.address, code))
+            return Result(201, {"challenge_id": challenge.challenge_id, "target": target,
+                                "member_id": member_id,
+                                "expires_at": views.iso(challenge.expires_at)})
+        result = self.mutate("start_verification", [member_id, target], work, caller=caller,
+                             idempotency_key=idempotency_key)
+        for delivery in sent:  # after commit, and only for a new challenge
+            self.code_sender.send_code(*delivery)
+        return result
 
     def confirm_verification(self, member_id: str, challenge_id: str, code: str) -> dict[str, Any]:
         with self.db.write() as uow:
@@ -266,14 +279,11 @@ class Kopilka:
 
     def _points_result(self, uow: UnitOfWork, member_id: str, posted: P.Posted, cur,  # noqa: ANN001
                        status: int = 201) -> Result:
-        balance = posted.balance or uow.ledger.balance(member_id, cur.code)
         body = {"operation_id": posted.transaction_id, "member_id": member_id,
                 "kind": views.HISTORY_KINDS[posted.code.value], "code": posted.code.value,
                 "points": cur.format(posted.points), "lot_id": posted.lot_id,
                 "hold_id": posted.hold_id,
-                "balance": {"available": cur.format(balance.available),
-                            "pending": cur.format(balance.pending),
-                            "on_hold": cur.format(balance.held), "currency": cur.code}}
+                "balance": views.balance_view(uow, member_id, cur, posted.balance)}
         return Result(status, body)
 
     def earn(self, member_id: str, points: int, *, currency: str | None = None,
@@ -283,8 +293,11 @@ class Kopilka:
              idempotency_key: str | None = None) -> Result:
         def work(uow: UnitOfWork, now: datetime) -> Result:
             cur = self._currency(uow, currency)
+            event = activation_event
+            if event is not None and M.event_happened(uow, member_id, event):
+                event = None  # what the points wait for has already happened
             posted = P.earn(uow, member_id, cur, points, now=now, expires_at=expires_at,
-                            activates_at=activates_at, activation_event=activation_event,
+                            activates_at=activates_at, activation_event=event,
                             meta=self._meta(caller, now, reason=reason,
                                             effective_at=effective_at))
             return self._points_result(uow, member_id, posted, cur)

@@ -95,8 +95,13 @@ def enrol(uow: UnitOfWork, cmd: Enrolment, *, now: datetime, partner_id: str | N
     profile = {name: getattr(cmd, name) for name in PROFILE_FIELDS
                if getattr(cmd, name) not in (None, {})}
     values = _profile_values(profile, now.date())
-    if cmd.store_id is not None and uow.members.store(cmd.store_id) is None:
-        raise NotFound(f"store {cmd.store_id} not found", code="store_not_found")
+    if cmd.store_id is not None:
+        store = uow.members.store(cmd.store_id)
+        if store is None:
+            raise NotFound(f"store {cmd.store_id} not found", code="store_not_found")
+        if partner_id is not None and store["partner_id"] != partner_id:
+            raise DomainError(f"store {cmd.store_id} belongs to another partner",
+                              code="store_forbidden", status=403)
     if uow.members.id_by_phone(phone) is not None:
         raise Conflict("a member with this phone is already enrolled", code="member_exists")
     member_id = new_id()
@@ -228,6 +233,14 @@ def confirm_verification(uow: UnitOfWork, member_id: str, challenge_id: str, cod
     return challenge.target
 
 
+def event_happened(uow: UnitOfWork, member_id: str, event: str) -> bool:
+    """Whether an activation event the member's points may wait for has already happened."""
+    if event != PHONE_VERIFIED_EVENT:
+        return False
+    member = uow.members.get(member_id)
+    return member is not None and member["phone_verified_at"] is not None
+
+
 def erase(uow: UnitOfWork, member_id: str, *, now: datetime) -> None:
     """Anonymise personal data; the ledger and the member id stay so reports still add up."""
     member = require_member(uow, member_id, lock=True)
@@ -240,3 +253,6 @@ def erase(uow: UnitOfWork, member_id: str, *, now: datetime) -> None:
         "phone": None, "email": None, "first_name": None, "last_name": None,
         "birth_date": None, "gender": None, "city": None, "attributes": {},
         "status": "erased", "updated_at": now})
+    uow.members.delete_challenges(member_id)
+    uow.idempotency.redact_member(member_id, {"member_id": member_id, "status": "erased",
+                                              "redacted": "personal data erased"})

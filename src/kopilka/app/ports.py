@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -33,10 +34,23 @@ class FixedClock:
         self.at = self.at + timedelta(**delta)
 
 
+_id_lock = threading.Lock()
+_id_last = [0, 0]  # last millisecond, sequence within it
+
+
 def new_id() -> str:
-    """A 32-hex-digit id ordered by creation time (48-bit milliseconds + 80 random bits)."""
-    millis = time.time_ns() // 1_000_000
-    return f"{millis:012x}{os.urandom(10).hex()}"
+    """A 32-hex-digit id ordered by creation time: 48-bit milliseconds, a 16-bit sequence
+    (so ids made in one process in the same millisecond keep their order), 64 random bits."""
+    with _id_lock:
+        millis = time.time_ns() // 1_000_000
+        if millis <= _id_last[0]:
+            millis, seq = _id_last[0], _id_last[1] + 1
+            if seq > 0xFFFF:
+                millis, seq = millis + 1, 0
+        else:
+            seq = 0
+        _id_last[0], _id_last[1] = millis, seq
+    return f"{millis:012x}{seq:04x}{os.urandom(8).hex()}"
 
 
 class CodeSender(Protocol):

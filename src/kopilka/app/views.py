@@ -11,6 +11,7 @@ from typing import Any
 
 from kopilka.app.ports import UnitOfWork
 from kopilka.domain import consent as C
+from kopilka.domain.ledger import Balance
 from kopilka.domain.points import PointCurrency
 
 HISTORY_KINDS = {
@@ -25,8 +26,10 @@ def iso(value: datetime | date | None) -> str | None:
     return None if value is None else value.isoformat()
 
 
-def balance_view(uow: UnitOfWork, member_id: str, cur: PointCurrency) -> dict[str, Any]:
-    b = uow.ledger.balance(member_id, cur.code)
+def balance_view(uow: UnitOfWork, member_id: str, cur: PointCurrency,
+                 known: Balance | None = None) -> dict[str, Any]:
+    """The balance as the API shows it; `known` saves the read when the caller has it."""
+    b = known or uow.ledger.balance(member_id, cur.code)
     return {
         "available": cur.format(b.available), "pending": cur.format(b.pending),
         "on_hold": cur.format(b.held), "currency": cur.code,

@@ -50,8 +50,11 @@ STATEMENTS = {
                  "ON CONFLICT DO NOTHING RETURNING key",
     "read_key": "SELECT request_sha256, status_code, response FROM idempotency_keys "
                 "WHERE scope = :scope AND key = :key",
-    "store_key": "UPDATE idempotency_keys SET status_code = :status, response = :response "
-                 "WHERE scope = :scope AND key = :key",
+    "store_key": "UPDATE idempotency_keys SET status_code = :status, response = :response, "
+                 "member_id = :member_id WHERE scope = :scope AND key = :key",
+    "expiring": "SELECT expires_at, SUM(available) FROM point_lots WHERE member_id = :m "
+                "AND currency = :cur AND state = 'active' AND available > 0 "
+                "AND expires_at IS NOT NULL GROUP BY expires_at ORDER BY expires_at LIMIT 20",
 }
 PG_ONLY = {"lock": " FOR UPDATE OF b"}
 
@@ -96,6 +99,16 @@ class HotPath:
         """Send the statements inside in one round trip (psycopg pipeline mode); errors
         surface at the end of the block. SQLite has no round trips to save."""
         return self.dbapi.pipeline() if self.dialect == "postgresql" else nullcontext()
+
+    def all(self, name: str, params: dict[str, Any]) -> list[tuple]:
+        self.cursor.execute(self.sql[name], params)
+        return self.cursor.fetchall()
+
+    def read_ts(self, value: Any) -> datetime:
+        """A timestamp as read from the cursor (SQLite gives back the text it stored)."""
+        if isinstance(value, str):
+            return datetime.fromisoformat(value).replace(tzinfo=UTC)
+        return value.astimezone(UTC)
 
     def load_json(self, value: Any) -> Any:
         return orjson.loads(value) if isinstance(value, str | bytes) else value

@@ -40,9 +40,16 @@ class SqlIdempotency:
         sha, status, response = hot.one("read_key", {"scope": scope, "key": key})
         return StoredResponse(sha, status, hot.load_json(response))
 
-    def store(self, scope: str, key: str, status_code: int, response: Any) -> None:
+    def store(self, scope: str, key: str, status_code: int, response: Any,
+              member_id: str | None = None) -> None:
         self.hot.run("store_key", {"scope": scope, "key": key, "status": status_code,
-                                   "response": self.hot.json(response)})
+                                   "response": self.hot.json(response), "member_id": member_id})
+
+    def redact_member(self, member_id: str, replacement: Any) -> None:
+        """Erasure: stored responses about the member lose their personal data."""
+        c = idempotency_keys.c
+        self.conn.execute(idempotency_keys.update().where(c.member_id == member_id)
+                          .values(response=replacement))
 
     def purge(self, older_than: datetime) -> int:
         result = self.conn.execute(idempotency_keys.delete().where(

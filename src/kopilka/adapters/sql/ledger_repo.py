@@ -238,14 +238,10 @@ class SqlLedger:
             query = query.where(t.transaction_id < before)
         return list(self.conn.execute(query.order_by(t.transaction_id.desc()).limit(limit)))
 
-    def expiring(self, member_id: str, currency: str, limit: int = 20) -> list[tuple[int, datetime]]:
-        c = point_lots.c
-        rows = self.conn.execute(
-            sa.select(c.expires_at, sa.func.sum(c.available).label("points"))
-            .where(c.member_id == member_id, c.currency == currency,
-                   c.state == LotState.ACTIVE.value, c.available > 0, c.expires_at.is_not(None))
-            .group_by(c.expires_at).order_by(c.expires_at).limit(limit))
-        return [(int(r.points), r.expires_at) for r in rows]
+    def expiring(self, member_id: str, currency: str) -> list[tuple[int, datetime]]:
+        """Points of active lots by expiry date, nearest first (at most 20 dates)."""
+        rows = self.hot.all("expiring", {"m": member_id, "cur": currency})
+        return [(int(points), self.hot.read_ts(at)) for at, points in rows]
 
     # --- jobs ------------------------------------------------------------------------------
 

@@ -118,6 +118,10 @@ class SqlMembers:
                                                 r.code_hash, r.expires_at, r.attempts,
                                                 r.verified_at)
 
+    def delete_challenges(self, member_id: str) -> None:
+        self.conn.execute(verification_challenges.delete().where(
+            verification_challenges.c.member_id == member_id))
+
     def mark_challenge(self, challenge_id: str, *, failed: bool, now: datetime) -> None:
         c = verification_challenges.c
         values = {"attempts": c.attempts + 1} if failed else {"verified_at": now}

@@ -236,5 +236,6 @@ idempotency_keys = sa.Table(
     sa.Column("request_sha256", sa.String(64), nullable=False),
     sa.Column("status_code", sa.SmallInteger, nullable=False),
     sa.Column("response", JSON, nullable=False),
+    sa.Column("member_id", sa.String(32), nullable=True, index=True),  # for erasure (M6)
     sa.Column("created_at", TS, nullable=False, index=True),
 )

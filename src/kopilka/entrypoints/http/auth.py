@@ -19,6 +19,7 @@ from kopilka.app.ports import Database
 from kopilka.domain.errors import DomainError, InvalidInput, NotFound
 
 SCOPES = frozenset({"pos", "members:read", "members:write", "admin", "analytics"})
+IMPLIED = {"members:write": frozenset({"members:read"})}
 
 
 class Unauthorized(DomainError):
@@ -41,8 +42,11 @@ class Principal:
     scopes: frozenset[str]
 
     def require(self, *any_of: str) -> None:
-        """Refuse unless the key has one of the scopes (admin has them all)."""
-        if "admin" in self.scopes or self.scopes.intersection(any_of):
+        """Refuse unless the key has one of the scopes (admin has them all; members:write
+        includes members:read, since writing reveals what exists)."""
+        scopes = self.scopes | IMPLIED.get("members:write", frozenset()) \
+            if "members:write" in self.scopes else self.scopes
+        if "admin" in scopes or scopes.intersection(any_of):
             return
         raise Forbidden(f"this API key lacks the scope {' or '.join(any_of)}",
                         code="insufficient_scope")
@@ -74,8 +78,12 @@ def create_key(db: Database, *, name: str, partner_id: str, scopes: list[str], n
     with db.write() as uow:
         if uow.members.partner(partner_id) is None:
             raise NotFound(f"partner {partner_id} not found", code="partner_not_found")
-        if store_id is not None and uow.members.store(store_id) is None:
+        store = uow.members.store(store_id) if store_id is not None else None
+        if store_id is not None and store is None:
             raise NotFound(f"store {store_id} not found", code="store_not_found")
+        if store is not None and store["partner_id"] != partner_id:
+            raise InvalidInput(f"store {store_id} belongs to partner {store['partner_id']}",
+                               code="store_forbidden")
         uow.members.add_api_key({"key_id": key_id, "secret_sha256": secret_hash(secret),
                                  "name": name, "partner_id": partner_id, "store_id": store_id,
                                  "till_id": till_id, "scopes": ",".join(sorted(set(scopes))),

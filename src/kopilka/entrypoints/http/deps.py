@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import orjson
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header, Path, Request
 from starlette.responses import Response
 
 from kopilka.app.library import Kopilka, Result
@@ -29,8 +29,26 @@ def principal(request: Request,
     return keys.authenticate(authorization)
 
 
+def scoped(*any_of: str) -> Any:
+    """A dependency that authenticates and checks scopes before the body is even parsed, so
+    an unauthorised caller learns nothing from validation errors (401/403 before 422)."""
+    def dependency(request: Request,
+                   authorization: Annotated[str | None, Header()] = None) -> Principal:
+        who = principal(request, authorization)
+        who.require(*any_of)
+        return who
+    return Depends(dependency)
+
+
 Lib = Annotated[Kopilka, Depends(library)]
 Auth = Annotated[Principal, Depends(principal)]
+PosKey = Annotated[Principal, scoped("pos")]
+ReadKey = Annotated[Principal, scoped("members:read")]
+WriteKey = Annotated[Principal, scoped("members:write")]
+AdminKey = Annotated[Principal, scoped("admin")]
+PosOrReadKey = Annotated[Principal, scoped("pos", "members:read")]
+PosOrWriteKey = Annotated[Principal, scoped("pos", "members:write")]
+PathId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=128)]
 
 

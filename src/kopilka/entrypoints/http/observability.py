@@ -8,6 +8,7 @@ import time
 from typing import Any
 
 from prometheus_client import Counter, Histogram
+from starlette.exceptions import HTTPException
 
 REQUESTS = Counter("kopilka_http_requests_total", "HTTP requests", ["method", "route", "status"])
 LATENCY = Histogram("kopilka_http_request_seconds", "HTTP request latency", ["method", "route"],
@@ -39,19 +40,37 @@ class Observe:
             await self.app(scope, receive, send)
             return
         length = dict(scope.get("headers", ())).get(b"content-length")
-        if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
-            await _refuse_large(send)
+        if length is not None and not length.isdigit():
+            await _refuse(send, 400, "bad_request", "Content-Length is not a number")
+            return
+        if length is not None and int(length) > MAX_BODY_BYTES:
+            await _refuse(send, 413, "payload_too_large", TOO_LARGE)
             return
         start = time.perf_counter()
-        status = {"code": 500}
+        status = {"code": 500, "sent": False}
+        received = {"bytes": 0}
 
         async def capture(message: dict) -> None:
             if message["type"] == "http.response.start":
                 status["code"] = message["status"]
+                status["sent"] = True
             await send(message)
 
+        async def counted_receive() -> dict:
+            """Bodies without Content-Length (chunked) are counted as they arrive."""
+            message = await receive()
+            if message["type"] == "http.request":
+                received["bytes"] += len(message.get("body", b""))
+                if received["bytes"] > MAX_BODY_BYTES:
+                    raise _TooLarge()
+            return message
+
         try:
-            await self.app(scope, receive, capture)
+            await self.app(scope, counted_receive, capture)
+        except _TooLarge:
+            if not status["sent"]:
+                status["code"] = 413
+                await _refuse(send, 413, "payload_too_large", TOO_LARGE)
         finally:
             route = getattr(scope.get("route"), "path", "unmatched")
             elapsed = time.perf_counter() - start
@@ -63,11 +82,21 @@ class Observe:
                     "status": status["code"], "ms": round(elapsed * 1000, 2)}})
 
 
-async def _refuse_large(send: Any) -> None:
-    body = json.dumps({"type": "https://kopilka.dev/problems/payload_too_large",
-                       "title": "Payload too large", "status": 413, "code": "payload_too_large",
-                       "detail": f"request bodies are limited to {MAX_BODY_BYTES} bytes"}).encode()
-    await send({"type": "http.response.start", "status": 413,
+TOO_LARGE = f"request bodies are limited to {MAX_BODY_BYTES} bytes"
+
+
+class _TooLarge(HTTPException):
+    """Raised from the body stream; FastAPI passes HTTPExceptions through to the handler."""
+
+    def __init__(self) -> None:
+        super().__init__(413, TOO_LARGE)
+TITLES = {400: "Bad request", 413: "Payload too large"}
+
+
+async def _refuse(send: Any, status: int, code: str, detail: str) -> None:
+    body = json.dumps({"type": f"https://kopilka.dev/problems/{code}", "title": TITLES[status],
+                       "status": status, "code": code, "detail": detail}).encode()
+    await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"application/problem+json"),
                             (b"content-length", str(len(body)).encode())]})
     await send({"type": "http.response.body", "body": body})

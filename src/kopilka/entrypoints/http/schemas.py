@@ -5,11 +5,28 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, StrictInt
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+)
 
-Name = Annotated[str, Field(min_length=1, max_length=100)]
-Id64 = Annotated[str, Field(min_length=1, max_length=64)]
-Reason = Annotated[str, Field(min_length=1, max_length=500)]
+
+def _printable(value: str) -> str:
+    """Refuse control characters (NUL breaks PostgreSQL text; none belong in these fields)."""
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
+        raise ValueError("control characters are not allowed")
+    return value
+
+
+Clean = AfterValidator(_printable)
+Name = Annotated[str, Field(min_length=1, max_length=100), Clean]
+Id64 = Annotated[str, Field(min_length=1, max_length=64), Clean]
+Reason = Annotated[str, Field(min_length=1, max_length=500), Clean]
 Points = Annotated[StrictInt, Field(gt=0, le=10**12)]
 
 
@@ -23,7 +40,7 @@ class ConsentsIn(Strict):
     marketing_sms: StrictBool | None = None
     marketing_push: StrictBool | None = None
     partner_transfer: StrictBool | None = None
-    consent_text_version: Annotated[str, Field(min_length=1, max_length=64)] = "1"
+    consent_text_version: Annotated[str, Field(min_length=1, max_length=64), Clean] = "1"
 
     def fields(self) -> dict[str, bool]:
         return {k: v for k, v in self.model_dump(exclude={"consent_text_version"}).items()
@@ -31,40 +48,40 @@ class ConsentsIn(Strict):
 
 
 class EnrolIn(Strict):
-    phone: Annotated[str, Field(min_length=3, max_length=40)]
-    email: Annotated[str, Field(max_length=254)] | None = None
+    phone: Annotated[str, Field(min_length=3, max_length=40), Clean]
+    email: Annotated[str, Field(max_length=254), Clean] | None = None
     first_name: Name | None = None
     last_name: Name | None = None
     birth_date: date | None = None
-    gender: Annotated[str, Field(max_length=16)] | None = None
+    gender: Annotated[str, Field(max_length=16), Clean] | None = None
     city: Name | None = None
     attributes: dict[str, Any] = Field(default_factory=dict)
     consents: ConsentsIn
-    consent_text_version: Annotated[str, Field(min_length=1, max_length=64)] | None = None
-    referral_code: Annotated[str, Field(max_length=16)] | None = None
+    consent_text_version: Annotated[str, Field(min_length=1, max_length=64), Clean] | None = None
+    referral_code: Annotated[str, Field(max_length=16), Clean] | None = None
     store_id: Id64 | None = None
 
 
 class PatchMemberIn(Strict):
-    email: Annotated[str, Field(max_length=254)] | None = None
+    email: Annotated[str, Field(max_length=254), Clean] | None = None
     first_name: Name | None = None
     last_name: Name | None = None
     birth_date: date | None = None
-    gender: Annotated[str, Field(max_length=16)] | None = None
+    gender: Annotated[str, Field(max_length=16), Clean] | None = None
     city: Name | None = None
     attributes: dict[str, Any] | None = None
     consents: ConsentsIn | None = None
 
 
 class MemberRefIn(Strict):
-    member_id: Annotated[str, Field(max_length=64)] | None = None
-    card: Annotated[str, Field(max_length=32)] | None = None
-    phone: Annotated[str, Field(max_length=40)] | None = None
-    qr: Annotated[str, Field(max_length=512)] | None = None
+    member_id: Annotated[str, Field(max_length=64), Clean] | None = None
+    card: Annotated[str, Field(max_length=32), Clean] | None = None
+    phone: Annotated[str, Field(max_length=40), Clean] | None = None
+    qr: Annotated[str, Field(max_length=512), Clean] | None = None
 
 
 class CardIn(Strict):
-    replace: Annotated[str, Field(max_length=32)] | None = None
+    replace: Annotated[str, Field(max_length=32), Clean] | None = None
 
 
 class AdjustmentIn(Strict):
@@ -106,11 +123,11 @@ class CaptureIn(Strict):
 
 
 class VerificationIn(Strict):
-    target: Annotated[str, Field(pattern="^(phone|email)$")] = "phone"
+    target: Annotated[str, Field(pattern="^(phone|email)$"), Clean] = "phone"
 
 
 class VerificationCodeIn(Strict):
-    code: Annotated[str, Field(min_length=1, max_length=12)]
+    code: Annotated[str, Field(min_length=1, max_length=12), Clean]
 
 
 def dump_time(value: datetime | None) -> str | None:

@@ -53,11 +53,13 @@ def upgrade() -> None:
     sa.Column('request_sha256', sa.String(length=64), nullable=False),
     sa.Column('status_code', sa.SmallInteger(), nullable=False),
     sa.Column('response', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('member_id', sa.String(length=32), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('scope', 'key', name=op.f('pk_idempotency_keys'))
     )
     with op.batch_alter_table('idempotency_keys', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_idempotency_keys_created_at'), ['created_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_idempotency_keys_member_id'), ['member_id'], unique=False)
 
     op.create_table('ledger_transactions',
     sa.Column('member_id', sa.String(length=32), nullable=False),

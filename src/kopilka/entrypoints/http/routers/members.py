@@ -8,126 +8,185 @@ from fastapi import APIRouter, Query
 
 from kopilka.app.members import Enrolment
 from kopilka.entrypoints.http import schemas as S
-from kopilka.entrypoints.http.deps import JSON, Auth, IdempotencyKey, Lib, respond
+from kopilka.entrypoints.http.deps import (
+    JSON,
+    AdminKey,
+    IdempotencyKey,
+    Lib,
+    PathId,
+    PosOrReadKey,
+    PosOrWriteKey,
+    ReadKey,
+    WriteKey,
+    respond,
+)
 
 router = APIRouter(prefix="/v1/members", tags=["members"])
-MemberId = Annotated[str, ...]
 
 
 @router.post("", status_code=201)
-def enrol(body: S.EnrolIn, lib: Lib, who: Auth, key: IdempotencyKey = None) -> JSON:
-    who.require("members:write")  # a 409 member_exists tells whether a phone is enrolled
+def enrol(body: S.EnrolIn, lib: Lib, who: WriteKey, key: IdempotencyKey = None) -> JSON:
     who.require_store(body.store_id)
-    cmd = Enrolment(phone=body.phone, consents=body.consents.fields(),
-                    consent_text_version=body.consent_text_version
-                    or body.consents.consent_text_version,
-                    email=body.email, first_name=body.first_name, last_name=body.last_name,
-                    birth_date=body.birth_date, gender=body.gender, city=body.city,
-                    attributes=body.attributes, store_id=body.store_id or who.store_id,
-                    referral_code=body.referral_code)
+    cmd = Enrolment(
+        phone=body.phone,
+        consents=body.consents.fields(),
+        consent_text_version=body.consent_text_version or body.consents.consent_text_version,
+        email=body.email,
+        first_name=body.first_name,
+        last_name=body.last_name,
+        birth_date=body.birth_date,
+        gender=body.gender,
+        city=body.city,
+        attributes=body.attributes,
+        store_id=body.store_id or who.store_id,
+        referral_code=body.referral_code,
+    )
     return respond(lib.enrol(cmd, caller=who.caller, idempotency_key=key))
 
 
 @router.post("/lookup")
-def lookup(body: S.MemberRefIn, lib: Lib, who: Auth) -> JSON:
-    who.require("pos", "members:read")
+def lookup(body: S.MemberRefIn, lib: Lib, who: PosOrReadKey) -> JSON:
     if body.phone is not None:
         who.require("members:read")  # never reveal to a till whether a phone is enrolled
     return JSON(lib.lookup(body.model_dump()))
 
 
 @router.get("/{member_id}")
-def get_member(member_id: str, lib: Lib, who: Auth) -> JSON:
-    who.require("members:read")
+def get_member(member_id: PathId, lib: Lib, who: ReadKey) -> JSON:
     return JSON(lib.member(member_id))
 
 
 @router.patch("/{member_id}")
-def patch_member(member_id: str, body: S.PatchMemberIn, lib: Lib, who: Auth,
-                 key: IdempotencyKey = None) -> JSON:
-    who.require("members:write")
+def patch_member(
+    member_id: PathId, body: S.PatchMemberIn, lib: Lib, who: WriteKey, key: IdempotencyKey = None
+) -> JSON:
     changes = body.model_dump(exclude_unset=True, exclude={"consents"})
     consents = body.consents.fields() if body.consents else None
     version = body.consents.consent_text_version if body.consents else "1"
-    return respond(lib.update_member(member_id, changes, consents, text_version=version,
-                                     caller=who.caller, idempotency_key=key))
+    return respond(
+        lib.update_member(
+            member_id,
+            changes,
+            consents,
+            text_version=version,
+            caller=who.caller,
+            idempotency_key=key,
+        )
+    )
 
 
 @router.get("/{member_id}/balance")
-def balance(member_id: str, lib: Lib, who: Auth,
-            currency: Annotated[str | None, Query(max_length=64)] = None) -> JSON:
-    who.require("members:read", "pos")
+def balance(
+    member_id: PathId,
+    lib: Lib,
+    who: PosOrReadKey,
+    currency: Annotated[str | None, Query(max_length=64)] = None,
+) -> JSON:
     return JSON(lib.balance(member_id, currency))
 
 
 @router.get("/{member_id}/history")
-def history(member_id: str, lib: Lib, who: Auth,
-            limit: Annotated[int, Query(ge=1, le=500)] = 50,
-            cursor: Annotated[str | None, Query(max_length=64)] = None) -> JSON:
-    who.require("members:read")
+def history(
+    member_id: PathId,
+    lib: Lib,
+    who: ReadKey,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: Annotated[str | None, Query(max_length=64)] = None,
+) -> JSON:
     return JSON(lib.history(member_id, limit=limit, cursor=cursor))
 
 
 @router.get("/{member_id}/consents")
-def consent_history(member_id: str, lib: Lib, who: Auth) -> JSON:
-    who.require("members:read")
+def consent_history(member_id: PathId, lib: Lib, who: ReadKey) -> JSON:
     return JSON({"items": lib.consent_history(member_id)})
 
 
 @router.post("/{member_id}/cards", status_code=201)
-def issue_card(member_id: str, lib: Lib, who: Auth, body: S.CardIn | None = None,
-               key: IdempotencyKey = None) -> JSON:
-    who.require("members:write")
+def issue_card(
+    member_id: PathId,
+    lib: Lib,
+    who: WriteKey,
+    body: S.CardIn | None = None,
+    key: IdempotencyKey = None,
+) -> JSON:
     replace = body.replace if body else None
-    return respond(lib.issue_card(member_id, replace=replace, caller=who.caller,
-                                  idempotency_key=key))
+    return respond(
+        lib.issue_card(member_id, replace=replace, caller=who.caller, idempotency_key=key)
+    )
 
 
 @router.post("/{member_id}/cards/{number}/block")
-def block_card(member_id: str, number: str, lib: Lib, who: Auth,
-               key: IdempotencyKey = None) -> JSON:
-    who.require("members:write")
+def block_card(
+    member_id: PathId, number: PathId, lib: Lib, who: WriteKey, key: IdempotencyKey = None
+) -> JSON:
     return respond(lib.block_card(member_id, number, caller=who.caller, idempotency_key=key))
 
 
 @router.post("/{member_id}/adjustments", status_code=201)
-def adjust(member_id: str, body: S.AdjustmentIn, lib: Lib, who: Auth,
-           key: IdempotencyKey = None) -> JSON:
-    who.require("admin")
-    return respond(lib.adjust(member_id, body.points, reason=body.reason, author=who.name,
-                              currency=body.currency, expires_at=body.expires_at,
-                              allow_debt=body.allow_negative_balance, caller=who.caller,
-                              idempotency_key=key))
+def adjust(
+    member_id: PathId, body: S.AdjustmentIn, lib: Lib, who: AdminKey, key: IdempotencyKey = None
+) -> JSON:
+    return respond(
+        lib.adjust(
+            member_id,
+            body.points,
+            reason=body.reason,
+            author=who.name,
+            currency=body.currency,
+            expires_at=body.expires_at,
+            allow_debt=body.allow_negative_balance,
+            caller=who.caller,
+            idempotency_key=key,
+        )
+    )
 
 
 @router.post("/{member_id}/operations/{operation_id}/reverse", status_code=201)
-def reverse(member_id: str, operation_id: str, body: S.ReversalIn, lib: Lib, who: Auth,
-            key: IdempotencyKey = None) -> JSON:
-    who.require("admin")
-    return respond(lib.reverse(member_id, operation_id, reason=body.reason, author=who.name,
-                               caller=who.caller, idempotency_key=key))
+def reverse(
+    member_id: PathId,
+    operation_id: PathId,
+    body: S.ReversalIn,
+    lib: Lib,
+    who: AdminKey,
+    key: IdempotencyKey = None,
+) -> JSON:
+    return respond(
+        lib.reverse(
+            member_id,
+            operation_id,
+            reason=body.reason,
+            author=who.name,
+            caller=who.caller,
+            idempotency_key=key,
+        )
+    )
 
 
 @router.post("/{member_id}/verifications", status_code=201)
-def start_verification(member_id: str, body: S.VerificationIn, lib: Lib, who: Auth) -> JSON:
-    who.require("members:write", "pos")
-    return JSON(lib.start_verification(member_id, body.target), status_code=201)
+def start_verification(
+    member_id: PathId, body: S.VerificationIn, lib: Lib, who: PosOrWriteKey,
+    key: IdempotencyKey = None,
+) -> JSON:
+    return respond(lib.start_verification(member_id, body.target, caller=who.caller,
+                                          idempotency_key=key))
 
 
 @router.post("/{member_id}/verifications/{challenge_id}")
-def confirm_verification(member_id: str, challenge_id: str, body: S.VerificationCodeIn,
-                         lib: Lib, who: Auth) -> JSON:
-    who.require("members:write", "pos")
+def confirm_verification(
+    member_id: PathId,
+    challenge_id: PathId,
+    body: S.VerificationCodeIn,
+    lib: Lib,
+    who: PosOrWriteKey,
+) -> JSON:
     return JSON(lib.confirm_verification(member_id, challenge_id, body.code))
 
 
 @router.get("/{member_id}/export")
-def export(member_id: str, lib: Lib, who: Auth) -> JSON:
-    who.require("admin")
+def export(member_id: PathId, lib: Lib, who: AdminKey) -> JSON:
     return JSON(lib.export(member_id))
 
 
 @router.post("/{member_id}/erase")
-def erase(member_id: str, lib: Lib, who: Auth, key: IdempotencyKey = None) -> JSON:
-    who.require("admin")
+def erase(member_id: PathId, lib: Lib, who: AdminKey, key: IdempotencyKey = None) -> JSON:
     return respond(lib.erase(member_id, caller=who.caller, idempotency_key=key))
