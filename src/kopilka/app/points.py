@@ -98,7 +98,7 @@ def reverse(uow: UnitOfWork, member_id: str, transaction_id: str, *, now: dateti
     cur = currency_of(uow, cur_code)
     state = _lock(uow, member_id, cur, now, with_lots=True)
     original = uow.ledger.transaction(member_id, transaction_id)  # re-read under the lock
-    plan = L.plan_reversal(state, original, now=now)
+    plan = L.plan_reversal(state, original, now=now, lot_id=new_id())
     meta = replace(meta, reverses_id=transaction_id)
     return _post(uow, member_id, cur, plan, meta, now, state)
 

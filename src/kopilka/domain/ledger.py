@@ -303,7 +303,10 @@ def plan_debit(state: MemberPoints, points: int, *, now: datetime, code: Code = 
 
 
 def plan_hold(state: MemberPoints, points: int, *, now: datetime) -> Plan:
-    """Reserve points: they leave available for member.held, lot by lot (never into debt)."""
+    """Reserve points: they leave available for member.held, lot by lot (never into debt,
+    whatever the floor: held points must come from lots)."""
+    if state.min_available < 0:
+        state = replace(state, min_available=0)
     entries = _debit(state, points, now, allow_debt=False)
     held = [Entry(Account.HELD, -e.amount, e.lot_id) for e in entries]
     return Plan(Code.HOLD, (*entries, *held))
@@ -369,22 +372,39 @@ class Consumption:
 
 
 def plan_restoration(state: MemberPoints, consumed: Sequence[Consumption], *, now: datetime,
-                     code: Code = Code.REFUND_SPEND, source: Account = Account.REDEEMED) -> Plan:
+                     code: Code = Code.REFUND_SPEND, source: Account = Account.REDEEMED,
+                     lot_id: str | None = None) -> Plan:
     """Give debited points back to the lots they came from, keeping their expiry.
 
     Points of lots that have expired since are burnt on the spot (they would have expired).
+    The debt part of a debit pays back what debt is left; the rest of it (debt settled by a
+    later accrual meanwhile) becomes a new lot `lot_id` without expiry.
     """
     entries: list[Entry] = []
+    debt_left = state.balance.debt
+    unlotted = 0
     for part in consumed:
         check_amount(part.points)
         entries.append(Entry(source, -part.points))
         if part.lot is None:
-            entries.append(Entry(Account.AVAILABLE, part.points, None))
+            settled = min(part.points, debt_left)
+            debt_left -= settled
+            if settled:
+                entries.append(Entry(Account.AVAILABLE, settled, None))
+            unlotted += part.points - settled
         elif part.lot.is_expired(now):
             entries.append(Entry(Account.EXPIRED, part.points))
         else:
             entries.append(Entry(Account.AVAILABLE, part.points, part.lot.lot_id))
-    return Plan(code, tuple(_merge_system(entries)))
+    new_lots: tuple[Lot, ...] = ()
+    if unlotted:
+        if lot_id is None:
+            raise DomainError("restoring points beyond the debt needs a new lot id",
+                              code="lot_id_required")
+        entries.append(Entry(Account.AVAILABLE, unlotted, lot_id))
+        new_lots = (Lot(lot_id=lot_id, amount=unlotted, state=LotState.ACTIVE, created_at=now,
+                        available=unlotted),)
+    return Plan(code, tuple(_merge_system(entries)), new_lots)
 
 
 def _merge_system(entries: list[Entry]) -> list[Entry]:
@@ -426,7 +446,8 @@ class PostedTransaction:
 REVERSIBLE = frozenset({Code.ADJUST, Code.BONUS, Code.EARN})
 
 
-def plan_reversal(state: MemberPoints, original: PostedTransaction, *, now: datetime) -> Plan:
+def plan_reversal(state: MemberPoints, original: PostedTransaction, *, now: datetime,
+                  lot_id: str | None = None) -> Plan:
     """Undo a posted credit or debit with a new transaction (never by editing the old one).
 
     A credit is taken back from its own lot first, then nearest-expiry lots; it may leave the
@@ -439,8 +460,11 @@ def plan_reversal(state: MemberPoints, original: PostedTransaction, *, now: date
         raise DomainError(f"operation {original.transaction_id} is already reversed",
                           code="already_reversed", status=409)
     if any(e.account is Account.PENDING for e in original.entries):
-        lot_id = next(e.lot_id for e in original.entries if e.account is Account.PENDING)
-        lot = original.lots[lot_id]
+        pending_lot = next(e.lot_id for e in original.entries if e.account is Account.PENDING)
+        lot = original.lots[pending_lot]
+        if lot.state is LotState.CANCELLED:
+            raise DomainError(f"the points of operation {original.transaction_id} were "
+                              "cancelled already", code="already_cancelled", status=409)
         if lot.state is LotState.PENDING and lot.pending > 0:
             return replace(plan_pending_cancellation(lot), code=Code.REVERSAL)
         original = replace(original, entries=tuple(
@@ -455,4 +479,5 @@ def plan_reversal(state: MemberPoints, original: PostedTransaction, *, now: date
         return plan
     consumed = [Consumption(original.lots.get(e.lot_id) if e.lot_id else None, -e.amount)
                 for e in original.entries if e.account is Account.AVAILABLE]
-    return plan_restoration(state, consumed, now=now, code=Code.REVERSAL, source=counter)
+    return plan_restoration(state, consumed, now=now, code=Code.REVERSAL, source=counter,
+                            lot_id=lot_id)

@@ -54,8 +54,13 @@ class PointCurrency:
 
     def parse(self, text: str | int) -> int:
         """Parse a decimal amount ("12.5") into integer minor units, refusing extra digits."""
-        value = Decimal(str(text))
-        minor = value.scaleb(self.scale)
+        try:
+            value = Decimal(str(text))
+            minor = value.scaleb(self.scale)
+        except ArithmeticError as exc:  # decimal.InvalidOperation, Overflow
+            raise InvalidInput(f"{text!r} is not an amount of {self.code}") from exc
+        if not value.is_finite():
+            raise InvalidInput(f"{text!r} is not an amount of {self.code}")
         if minor != minor.to_integral_value():
             raise InvalidInput(f"{text} has more than {self.scale} decimal places for {self.code}")
         return int(minor)
@@ -93,11 +98,11 @@ def parse_money(text: str) -> int:
     """The API's decimal money string to kopecks, refusing fractions of a kopeck."""
     try:
         value = Decimal(text)
-    except Exception as exc:  # decimal.InvalidOperation and friends
+        if not value.is_finite() or value.adjusted() > 15:
+            raise InvalidInput(f"{text!r} is not a money amount")
+        kopecks = value.scaleb(2)
+    except ArithmeticError as exc:  # decimal.InvalidOperation, Overflow
         raise InvalidInput(f"{text!r} is not a money amount") from exc
-    if not value.is_finite():
-        raise InvalidInput(f"{text!r} is not a money amount")
-    kopecks = value.scaleb(2)
     if kopecks != kopecks.to_integral_value():
         raise InvalidInput(f"{text!r} has fractions of a kopeck")
     return int(kopecks)
