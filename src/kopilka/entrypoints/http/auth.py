@@ -97,10 +97,17 @@ class KeyStore:
         self.cache_seconds = cache_seconds
         self._cache: dict[str, tuple[float, dict[str, Any] | None]] = {}
 
-    def _row(self, key_id: str) -> dict[str, Any] | None:
+    def cached(self, key_id: str) -> tuple[bool, dict[str, Any] | None]:
+        """(found in the cache, row): lets async callers skip a thread hop on a hit."""
         hit = self._cache.get(key_id)
         if hit is not None and hit[0] > time.monotonic():
-            return hit[1]
+            return True, hit[1]
+        return False, None
+
+    def _row(self, key_id: str) -> dict[str, Any] | None:
+        found, row = self.cached(key_id)
+        if found:
+            return row
         with self.db.read() as uow:
             row = uow.members.api_key(key_id)
         if len(self._cache) > 10_000:
@@ -108,16 +115,26 @@ class KeyStore:
         self._cache[key_id] = (time.monotonic() + self.cache_seconds, row)
         return row
 
-    def authenticate(self, authorization: str | None) -> Principal:
+    @staticmethod
+    def parse(authorization: str | None) -> tuple[str, str]:
+        """(key id, secret) from the Authorization header, or 401."""
         if not authorization or not authorization.startswith("Bearer "):
             raise Unauthorized("send Authorization: Bearer <api key>", code="missing_api_key")
         token = authorization[len("Bearer "):].strip()
         parts = token.split("_", 2)
         if len(parts) != 3 or parts[0] != "kp" or len(token) > 200:
             raise Unauthorized("malformed API key", code="invalid_api_key")
-        row = self._row(parts[1])
+        return parts[1], parts[2]
+
+    def authenticate(self, authorization: str | None) -> Principal:
+        key_id, secret = self.parse(authorization)
+        return self.check(self._row(key_id), secret)
+
+    @staticmethod
+    def check(row: dict[str, Any] | None, secret: str) -> Principal:
+        """The principal of a key row when the secret matches, or 401."""
         if row is None or row["revoked_at"] is not None or not hmac.compare_digest(
-                row["secret_sha256"], secret_hash(parts[2])):
+                row["secret_sha256"], secret_hash(secret)):
             raise Unauthorized("unknown or revoked API key", code="invalid_api_key")
         return Principal(row["key_id"], row["name"], row["partner_id"], row["store_id"],
                          row["till_id"], frozenset(row["scopes"].split(",")))

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 import orjson
 from fastapi import Depends, Header, Path, Request
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from kopilka.app.library import Kopilka, Result
@@ -19,22 +20,29 @@ class JSON(Response):
         return orjson.dumps(content)
 
 
-def library(request: Request) -> Kopilka:
+# Dependencies are async so FastAPI runs them on the event loop: a sync dependency costs a
+# hop to the thread pool per request (measured: a third of the server's time per earn).
+
+async def library(request: Request) -> Kopilka:
     return request.app.state.kopilka
 
 
-def principal(request: Request,
-              authorization: Annotated[str | None, Header()] = None) -> Principal:
+async def principal(request: Request,
+                    authorization: Annotated[str | None, Header()] = None) -> Principal:
     keys: KeyStore = request.app.state.keys
-    return keys.authenticate(authorization)
+    key_id, secret = keys.parse(authorization)
+    found, row = keys.cached(key_id)
+    if found:
+        return keys.check(row, secret)
+    return await run_in_threadpool(keys.authenticate, authorization)  # database read
 
 
 def scoped(*any_of: str) -> Any:
     """A dependency that authenticates and checks scopes before the body is even parsed, so
     an unauthorised caller learns nothing from validation errors (401/403 before 422)."""
-    def dependency(request: Request,
-                   authorization: Annotated[str | None, Header()] = None) -> Principal:
-        who = principal(request, authorization)
+    async def dependency(request: Request,
+                         authorization: Annotated[str | None, Header()] = None) -> Principal:
+        who = await principal(request, authorization)
         who.require(*any_of)
         return who
     return Depends(dependency)
