@@ -1,0 +1,37 @@
+"""Splitting a receipt-level amount over lines so that the parts add up exactly.
+
+Largest remainder (Hamilton): every line gets the floor of its exact share; the units left
+over go to the lines with the largest fractional parts, ties to the earlier line. The parts
+always sum to the total, no part is negative, and a line with weight 0 gets nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import ROUND_FLOOR, Decimal
+
+
+def allocate(total: int, weights: Sequence[int | Decimal]) -> list[int]:
+    """Split `total` (>= 0) in proportion to `weights` (>= 0)."""
+    if total < 0:
+        raise ValueError("cannot allocate a negative total")
+    weight_sum = sum(weights)
+    if total == 0 or weight_sum == 0:
+        if total and not weight_sum:
+            raise ValueError("cannot allocate over zero weights")
+        return [0] * len(weights)
+    exact = [Decimal(total) * Decimal(w) / Decimal(weight_sum) for w in weights]
+    return distribute(total, exact)
+
+
+def distribute(total: int, exact: Sequence[Decimal]) -> list[int]:
+    """Round exact shares to integers summing to `total` (which must lie between the sum of
+    their floors and that sum plus the number of shares)."""
+    floors = [int(x.to_integral_value(rounding=ROUND_FLOOR)) for x in exact]
+    left = total - sum(floors)
+    if not 0 <= left <= len(exact):
+        raise ValueError(f"total {total} is not reachable from the shares")
+    order = sorted(range(len(exact)), key=lambda i: (-(exact[i] - floors[i]), i))
+    for i in order[:left]:
+        floors[i] += 1
+    return floors

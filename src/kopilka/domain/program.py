@@ -1,0 +1,218 @@
+"""The program document as the domain sees it: plain frozen dataclasses, already validated.
+
+Money is integer kopecks, percents are Decimals, points are integers in the currency's minor
+units. The document's YAML/JSON form and its validation live in `app.program_document`; this
+module only says what a program *is*. Every rule has an `id` so every effect can name its rule.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from kopilka.domain.points import PointCurrency
+
+
+class Channel(StrEnum):
+    OFFLINE = "offline"
+    ONLINE = "online"
+    APP = "app"
+
+
+@dataclass(frozen=True, slots=True)
+class Goods:
+    """A set of goods by category (prefix match on "a/b/c" paths) or SKU."""
+
+    categories: tuple[str, ...] = ()
+    skus: tuple[str, ...] = ()
+
+    def contains(self, sku: str, category: str | None) -> bool:
+        if sku in self.skus:
+            return True
+        if category is None:
+            return False
+        return any(category == c or category.startswith(c + "/") for c in self.categories)
+
+    @property
+    def empty(self) -> bool:
+        return not self.categories and not self.skus
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One step of a ladder: from this receipt amount (kopecks) on, this percent."""
+
+    from_kopecks: int
+    percent: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class Ladder:
+    """A percent that depends on the receipt amount (a single step is a fixed percent)."""
+
+    steps: tuple[Step, ...]
+
+    def percent_for(self, amount_kopecks: int) -> Decimal:
+        percent = Decimal(0)
+        for step in self.steps:
+            if amount_kopecks >= step.from_kopecks:
+                percent = step.percent
+        return percent
+
+    def next_step(self, amount_kopecks: int) -> Step | None:
+        return next((s for s in self.steps if s.from_kopecks > amount_kopecks), None)
+
+
+@dataclass(frozen=True, slots=True)
+class Hours:
+    start: int  # hour of day, 0..23, inclusive
+    end: int  # hour of day, 1..24, exclusive
+
+
+@dataclass(frozen=True, slots=True)
+class Condition:
+    """When a multiplier applies. Empty fields mean "any"."""
+
+    goods: Goods = Goods()
+    channels: tuple[Channel, ...] = ()
+    payment_methods: tuple[str, ...] = ()
+    weekdays: tuple[int, ...] = ()  # 1 = Monday .. 7 = Sunday, in the store's local time
+    hours: Hours | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Multiplier:
+    rule_id: str
+    factor: Decimal
+    when: Condition
+
+
+class ExpiryKind(StrEnum):
+    NEVER = "never"
+    AFTER_DAYS = "after_days"
+    END_OF_MONTH = "end_of_month"
+    END_OF_YEAR = "end_of_year"
+
+
+@dataclass(frozen=True, slots=True)
+class Expiry:
+    kind: ExpiryKind = ExpiryKind.NEVER
+    count: int = 0  # days for after_days; months/years ahead for end_of_*
+
+
+@dataclass(frozen=True, slots=True)
+class EarnRule:
+    rule_id: str
+    ladder: Ladder
+    multipliers: tuple[Multiplier, ...] = ()
+    excluded: Goods = Goods()
+    currency: str = "points"
+    pending_days: int = 0
+    expiry: Expiry = Expiry()
+
+
+@dataclass(frozen=True, slots=True)
+class BurnRule:
+    rule_id: str
+    currency: str = "points"
+    point_value_kopecks: int = 100  # what one point pays, in kopecks
+    max_share_percent: Decimal = Decimal(100)
+    min_balance: int = 0
+    min_cash_kopecks: int = 0
+    excluded: Goods = Goods()
+    exclude_discounted: bool = False
+    combine_with_discounts: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class DiscountRule:
+    rule_id: str
+    ladder: Ladder
+    excluded: Goods = Goods()
+
+
+class Measure(StrEnum):
+    SPEND = "spend"  # paid money, kopecks
+    POINTS_EARNED = "points_earned"
+    PURCHASES = "purchases"
+
+
+class WindowKind(StrEnum):
+    CALENDAR_YEAR = "calendar_year"
+    CALENDAR_QUARTER = "calendar_quarter"
+    CALENDAR_MONTH = "calendar_month"
+    ROLLING_DAYS = "rolling_days"
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    kind: WindowKind = WindowKind.CALENDAR_YEAR
+    days: int = 365  # for rolling_days
+
+
+@dataclass(frozen=True, slots=True)
+class Tier:
+    code: str
+    name: str
+    threshold: int  # in the measure's unit (kopecks, points, purchases)
+    discount_percent: Decimal | None = None  # replaces the discount program's percent
+    earn_multiplier: Decimal = Decimal(1)
+
+
+@dataclass(frozen=True, slots=True)
+class TierProgram:
+    rule_id: str
+    measure: Measure
+    window: Window
+    levels: tuple[Tier, ...]  # ascending thresholds; the first is the entry level
+    downgrade_grace_days: int = 0
+    entry_purchase_kopecks: int | None = None  # a single purchase this large...
+    entry_purchase_tier: str | None = None  # ...lifts the member straight to this tier
+
+    def level(self, code: str | None) -> Tier:
+        return next((t for t in self.levels if t.code == code), self.levels[0])
+
+    def earned_level(self, value: int) -> Tier:
+        reached = self.levels[0]
+        for tier in self.levels:
+            if value >= tier.threshold:
+                reached = tier
+        return reached
+
+    def above(self, code: str | None) -> Tier | None:
+        codes = [t.code for t in self.levels]
+        index = codes.index(self.level(code).code)
+        return self.levels[index + 1] if index + 1 < len(self.levels) else None
+
+    def rank(self, code: str | None) -> int:
+        return [t.code for t in self.levels].index(self.level(code).code)
+
+
+class SpentEarnedPolicy(StrEnum):
+    """What a return does when the points it must take back were already spent."""
+
+    NEGATIVE_BALANCE = "negative_balance"
+    DEDUCT_FROM_REFUND = "deduct_from_refund"
+
+
+@dataclass(frozen=True, slots=True)
+class Program:
+    name: str
+    effective_from: datetime
+    currencies: tuple[PointCurrency, ...]
+    earn: tuple[EarnRule, ...] = ()
+    burn: BurnRule | None = None
+    discount: DiscountRule | None = None
+    tiers: TierProgram | None = None
+    returns_policy: SpentEarnedPolicy = SpentEarnedPolicy.NEGATIVE_BALANCE
+    money_currency: str = "RUB"
+    version: int = 0
+    labels: dict[str, str] = field(default_factory=dict)
+
+    def currency(self, code: str) -> PointCurrency:
+        for cur in self.currencies:
+            if cur.code == code:
+                return cur
+        raise KeyError(code)
