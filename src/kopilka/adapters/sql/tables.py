@@ -239,3 +239,45 @@ idempotency_keys = sa.Table(
     sa.Column("member_id", sa.String(32), nullable=True, index=True),  # for erasure (M6)
     sa.Column("created_at", TS, nullable=False, index=True),
 )
+
+program_versions = sa.Table(
+    "program_versions", metadata,
+    sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("effective_from", TS, nullable=False, index=True),
+    sa.Column("document", JSON, nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("created_by", sa.String(200), nullable=False),
+)
+
+receipts = sa.Table(
+    "receipts", metadata,
+    sa.Column("store_id", sa.String(64), primary_key=True),
+    sa.Column("receipt_id", sa.String(64), primary_key=True),
+    sa.Column("receipt_key", sa.String(32), nullable=False, unique=True),
+    sa.Column("member_id", sa.String(32), nullable=True),
+    sa.Column("partner_id", sa.String(64), nullable=True),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("occurred_at", TS, nullable=False),
+    sa.Column("program_version", sa.Integer, nullable=False),
+    sa.Column("request_sha256", sa.String(64), nullable=False),
+    sa.Column("request", JSON, nullable=False),
+    sa.Column("result", JSON, nullable=False),
+    sa.Column("effects", JSON, nullable=False),  # ledger operations and lots, for returns
+    sa.Column("total_payable", sa.BigInteger, nullable=False),
+    sa.Column("qualifying_value", sa.BigInteger, nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("updated_at", TS, nullable=False),
+    sa.Index("ix_receipts_member_occurred", "member_id", "occurred_at"),
+)
+
+receipt_returns = sa.Table(
+    "receipt_returns", metadata,
+    sa.Column("store_id", sa.String(64), primary_key=True),
+    sa.Column("receipt_id", sa.String(64), primary_key=True),
+    sa.Column("return_id", sa.String(64), primary_key=True),
+    sa.Column("request_sha256", sa.String(64), nullable=False),
+    sa.Column("result", JSON, nullable=False),
+    sa.Column("occurred_at", TS, nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+)
