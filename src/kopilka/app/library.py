@@ -20,6 +20,7 @@ import orjson
 from kopilka.app import members as M
 from kopilka.app import points as P
 from kopilka.app import views
+from kopilka.app.library_till import TillMixin
 from kopilka.app.ports import Clock, CodeSender, Database, SystemClock, TransactionMeta, UnitOfWork
 from kopilka.domain.errors import Conflict, DomainError, InvalidInput
 from kopilka.domain.points import PointCurrency
@@ -73,7 +74,7 @@ class MemoryCodeSender:
         self.sent.append((target, address, code))
 
 
-class Kopilka:
+class Kopilka(TillMixin):
     def __init__(self, db: Database, *, clock: Clock | None = None, secret_key: str,
                  default_currency: str = "points", hold_ttl: timedelta = timedelta(minutes=15),
                  code_sender: CodeSender | None = None) -> None:

@@ -48,6 +48,12 @@ def _lock(uow: UnitOfWork, member_id: str, cur: PointCurrency, now: datetime,
     return state
 
 
+def lock_state(uow: UnitOfWork, member_id: str, cur: PointCurrency,
+               now: datetime) -> L.MemberPoints:
+    """The member's points in `cur` with open lots, under the member's lock."""
+    return _lock(uow, member_id, cur, now, with_lots=True)
+
+
 def _post(uow: UnitOfWork, member_id: str, cur: PointCurrency, plan: L.Plan,
           meta: TransactionMeta, now: datetime, state: L.MemberPoints | None = None,
           **extra: str | None) -> Posted:

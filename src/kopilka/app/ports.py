@@ -91,6 +91,8 @@ class UnitOfWork(Protocol):
     ledger: Any
     members: Any
     idempotency: Any
+    programs: Any
+    receipts: Any
     conn: Any
 
 

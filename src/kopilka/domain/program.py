@@ -216,3 +216,20 @@ class Program:
             if cur.code == code:
                 return cur
         raise KeyError(code)
+
+
+def window_bounds(window: Window, at: datetime) -> tuple[datetime, datetime]:
+    """The qualifying period containing `at` (in `at`'s own time zone): [start, end)."""
+    from datetime import timedelta
+
+    if window.kind is WindowKind.ROLLING_DAYS:
+        return at - timedelta(days=window.days), at + timedelta(microseconds=1)
+    year_start = at.replace(month=1, day=1, hour=0, minute=0, second=0, microsecond=0)
+    if window.kind is WindowKind.CALENDAR_YEAR:
+        return year_start, year_start.replace(year=at.year + 1)
+    months = 3 if window.kind is WindowKind.CALENDAR_QUARTER else 1
+    first = (at.month - 1) // months * months + 1
+    start = year_start.replace(month=first)
+    nxt = first + months
+    end = start.replace(year=at.year + (nxt - 1) // 12, month=(nxt - 1) % 12 + 1)
+    return start, end

@@ -13,6 +13,7 @@ from kopilka.adapters.sql.hot import HotPath
 from kopilka.adapters.sql.idempotency_repo import SqlIdempotency
 from kopilka.adapters.sql.ledger_repo import SqlLedger
 from kopilka.adapters.sql.members_repo import SqlMembers
+from kopilka.adapters.sql.receipts_repo import SqlPrograms, SqlReceipts
 
 
 @dataclass
@@ -24,6 +25,8 @@ class SqlUnitOfWork:
         self.ledger = SqlLedger(self.conn, hot)
         self.members = SqlMembers(self.conn)
         self.idempotency = SqlIdempotency(self.conn, hot)
+        self.programs = SqlPrograms(self.conn)
+        self.receipts = SqlReceipts(self.conn)
 
 
 class SqlDatabase:

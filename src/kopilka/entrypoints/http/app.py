@@ -15,7 +15,7 @@ from kopilka.entrypoints.http import problems
 from kopilka.entrypoints.http.auth import KeyStore
 from kopilka.entrypoints.http.deps import JSON, Lib
 from kopilka.entrypoints.http.observability import Observe
-from kopilka.entrypoints.http.routers import members, points
+from kopilka.entrypoints.http.routers import members, points, program, receipts
 
 DESCRIPTION = """The kopilka loyalty API (v1). Authenticate with `Authorization: Bearer <api key>`.
 State-changing calls accept `Idempotency-Key`. Errors are RFC 9457 problem+json with a `code`."""
@@ -29,6 +29,8 @@ def create_app(kopilka: Kopilka, settings: Settings) -> FastAPI:
     problems.install(app)
     app.include_router(members.router)
     app.include_router(points.router)
+    app.include_router(receipts.router)
+    app.include_router(program.router)
 
     @app.get("/healthz", tags=["service"])
     def healthz() -> JSON:

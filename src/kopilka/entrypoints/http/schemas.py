@@ -132,3 +132,45 @@ class VerificationCodeIn(Strict):
 
 def dump_time(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat()
+
+
+Money = Annotated[str, Field(pattern=r"^-?\d{1,13}(\.\d{1,2})?$", max_length=17)]
+Quantity = Annotated[str, Field(pattern=r"^\d{1,9}(\.\d{1,6})?$", max_length=16)]
+
+
+class ReceiptLineIn(Strict):
+    line_id: Id64
+    sku: Id64
+    name: Annotated[str, Field(max_length=200), Clean] | None = None
+    category: Annotated[str, Field(max_length=200), Clean] | None = None
+    quantity: Quantity
+    unit_price: Money
+    discountable: StrictBool = True
+
+
+class ReceiptIn(Strict):
+    store_id: Id64
+    receipt_id: Id64
+    till_id: Id64 | None = None
+    cashier_id: Id64 | None = None
+    occurred_at: AwareDatetime
+    channel: Annotated[str, Field(pattern="^(offline|online|app)$")] = "offline"
+    member: MemberRefIn | None = None
+    lines: Annotated[list[ReceiptLineIn], Field(min_length=1, max_length=500)]
+    promo_codes: Annotated[list[Id64], Field(max_length=20)] = Field(default_factory=list)
+    redeem_points: Annotated[StrictInt, Field(ge=0, le=10**12)] | Annotated[
+        str, Field(pattern="^max$")] = 0
+    payment_methods: Annotated[list[Id64], Field(max_length=10)] = Field(default_factory=list)
+    hold: StrictBool = False
+    hold_id: Id64 | None = None
+
+
+class ReturnLineIn(Strict):
+    line_id: Id64
+    quantity: Quantity
+
+
+class ReturnIn(Strict):
+    return_id: Id64
+    occurred_at: AwareDatetime | None = None
+    lines: Annotated[list[ReturnLineIn], Field(min_length=1, max_length=500)]
