@@ -60,3 +60,22 @@ def test_currency_add_and_list(db_url: str, monkeypatch) -> None:  # noqa: ANN00
     assert "stars" in listed.output and "points" in listed.output
     again = _run(monkeypatch, db_url, "currency", "add", "stars", "Stars")
     assert again.exit_code == 2 and "exists" in again.output
+
+
+def test_program_apply_show_versions_and_errors(db_url: str, monkeypatch, tmp_path) -> None:  # noqa: ANN001
+    _run(monkeypatch, db_url, "init")
+    applied = _run(monkeypatch, db_url, "program", "apply", "examples/bonus.yaml")
+    assert applied.exit_code == 0, applied.output
+    assert "program version 1 stored" in applied.output
+    shown = _run(monkeypatch, db_url, "program", "show")
+    assert shown.exit_code == 0 and "max_share_percent" in shown.output
+    assert "# version 1" in shown.output
+    listed = _run(monkeypatch, db_url, "program", "versions")
+    assert "Bonus program" in listed.output
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\neffective_from: 2026-01-01T00:00:00+03:00\npoint_currencies: []\n")
+    refused = _run(monkeypatch, db_url, "program", "apply", str(bad))
+    assert refused.exit_code == 2
+    assert "invalid_program" in refused.output and "point_currencies" in refused.output
+    worker = _run(monkeypatch, db_url, "worker", "--rounds", "1", "--interval", "0")
+    assert worker.exit_code == 0, worker.output

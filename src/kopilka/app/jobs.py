@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 from kopilka.app import points as P
 from kopilka.app.library import Kopilka
@@ -77,8 +78,48 @@ def expire_holds(k: Kopilka, *, chunk: int = P.JOB_CHUNK,
             return report
 
 
+def review_tiers(k: Kopilka, *, chunk: int = P.JOB_CHUNK,
+                 progress: Progress | None = None) -> JobReport:
+    """Scheduled downgrade: members whose qualifying value no longer holds their tier move
+    down (after the program's grace days). Idempotent: a second run finds nothing to do."""
+    from kopilka.app import programs
+    from kopilka.domain.program import reviewed_tier, window_bounds
+
+    report = JobReport("review_tiers")
+    after = None
+    while True:
+        now = k.clock.now()
+        with k.db.read() as uow:
+            if uow.programs.in_force(now) is None:
+                return report
+            tiers = programs.in_force(uow, now).tiers
+            batch = uow.members.with_tier(after=after, limit=chunk) if tiers else []
+        for member_id, tier_code in batch:
+            with k.db.write() as uow:
+                start, end = window_bounds(tiers.window, now)
+                prev_start, _ = window_bounds(tiers.window, start - timedelta(microseconds=1))
+                grace_start, _ = window_bounds(tiers.window,
+                                               prev_start - timedelta(microseconds=1))
+                total = uow.receipts.qualifying_total
+                kept = reviewed_tier(
+                    tiers, tier_code, value_now=total(member_id, start, end),
+                    value_before=total(member_id, prev_start, start),
+                    in_grace=now < start + timedelta(days=tiers.downgrade_grace_days),
+                    value_grace=total(member_id, grace_start, prev_start))
+                if kept.code != tiers.level(tier_code).code:
+                    uow.members.update(member_id, {"tier_code": kept.code, "updated_at": now})
+                    report.done += 1
+                else:
+                    report.skipped += 1
+            if progress:
+                progress(report.name, 1)
+        if len(batch) < chunk:
+            return report
+        after = batch[-1][0]
+
+
 ALL_JOBS = {"activate_pending": activate_pending, "expire_lots": expire_lots,
-            "expire_holds": expire_holds}
+            "expire_holds": expire_holds, "review_tiers": review_tiers}
 
 
 def run_all(k: Kopilka, *, progress: Progress | None = None) -> list[JobReport]:

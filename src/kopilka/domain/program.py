@@ -218,6 +218,18 @@ class Program:
         raise KeyError(code)
 
 
+def reviewed_tier(tiers: TierProgram, current: str | None, *, value_now: int,
+                  value_before: int, in_grace: bool, value_grace: int = 0) -> Tier:
+    """The tier a member keeps at review: a tier earned in a period is kept through the next
+    one; it is lost when neither the current nor the previous period reaches it (during the
+    grace days after a period ends, the period before counts too). Review never upgrades
+    beyond what was earned; upgrades happen at the till, immediately."""
+    deserved = max((tiers.earned_level(value_now), tiers.earned_level(value_before),
+                    tiers.earned_level(value_grace if in_grace else 0)), key=lambda t: tiers.rank(t.code))
+    held = tiers.level(current)
+    return deserved if tiers.rank(deserved.code) < tiers.rank(held.code) else held
+
+
 def window_bounds(window: Window, at: datetime) -> tuple[datetime, datetime]:
     """The qualifying period containing `at` (in `at`'s own time zone): [start, end)."""
     from datetime import timedelta

@@ -64,6 +64,16 @@ class SqlMembers:
             query = query.where(members.c.member_id > after)
         return [dict(r) for r in self.conn.execute(query).mappings()]
 
+    def with_tier(self, *, after: str | None, limit: int) -> list[tuple[str, str]]:
+        """(member_id, tier_code) of active members holding a tier, in id order."""
+        c = members.c
+        query = (sa.select(c.member_id, c.tier_code)
+                 .where(c.tier_code.is_not(None), c.status == "active")
+                 .order_by(c.member_id).limit(limit))
+        if after:
+            query = query.where(c.member_id > after)
+        return [(r.member_id, r.tier_code) for r in self.conn.execute(query)]
+
     def count(self) -> int:
         return self.conn.execute(sa.select(sa.func.count()).select_from(members)).scalar_one()
 

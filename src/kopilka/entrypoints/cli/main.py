@@ -26,6 +26,9 @@ apikey_app = typer.Typer(help="API keys for tills, shops and partners.", no_args
 jobs_app = typer.Typer(help="Background jobs (expiry, activation, holds).", no_args_is_help=True)
 app.add_typer(apikey_app, name="apikey")
 app.add_typer(jobs_app, name="jobs")
+program_app = typer.Typer(help="The program document: apply a new version, show it.",
+                          no_args_is_help=True)
+app.add_typer(program_app, name="program")
 currency_app = typer.Typer(help="Point currencies of the program.", no_args_is_help=True)
 app.add_typer(currency_app, name="currency")
 console = Console()
@@ -108,6 +111,62 @@ def apikey_create(
     console.print(token)
 
 
+@program_app.command("apply")
+def program_apply(path: Annotated[str, typer.Argument(help="YAML or JSON program document")]
+                  ) -> None:
+    """Validate a program document and store it as the next version."""
+    from pathlib import Path
+
+    from kopilka.app.program_document import parse_program
+
+    try:
+        program = parse_program(Path(path).read_text(encoding="utf-8"))
+        result = build(get_settings()).apply_program(program, author="cli")
+    except DomainError as exc:
+        err.print(f"[red]{exc.code}[/red]: {escape(exc.detail)}")
+        for error in exc.extra.get("errors", []):
+            where = ".".join(str(part) for part in error["loc"])
+            line = f" (line {error['line']})" if error.get("line") else ""
+            err.print(f"  {escape(where)}{line}: {escape(error['msg'])}")
+        raise typer.Exit(2) from exc
+    console.print(f"program version {result.body['version']} stored, effective from "
+                  f"{result.body['effective_from']}")
+
+
+@program_app.command("show")
+def program_show(version: Annotated[int | None, typer.Option(help="A version number")] = None,
+                 ) -> None:
+    """Print the version in force now (or the given version) as YAML."""
+    import yaml
+
+    from kopilka.app import programs
+
+    kopilka = build(get_settings())
+    try:
+        if version is None:
+            document = kopilka.program()
+        else:
+            with kopilka.db.read() as uow:
+                document = programs.document_of(uow, version)
+    except DomainError as exc:
+        err.print(f"[red]{exc.code}[/red]: {escape(exc.detail)}")
+        raise typer.Exit(2) from exc
+    console.print(f"# version {document['version']}, created {document['created_at']} by "
+                  f"{document['created_by']}", markup=False)
+    console.print(yaml.safe_dump(document["document"], allow_unicode=True, sort_keys=False),
+                  markup=False)
+
+
+@program_app.command("versions")
+def program_versions() -> None:
+    """List every program version."""
+    table = Table("version", "name", "effective from", "created", "by")
+    for v in build(get_settings()).program_versions():
+        table.add_row(str(v["version"]), v["name"], v["effective_from"], v["created_at"],
+                      v["created_by"])
+    console.print(table)
+
+
 @currency_app.command("add")
 def currency_add(code: str, name: str,
                  scale: Annotated[int, typer.Option(help="Decimal places (0: whole points)")] = 0,
@@ -174,6 +233,31 @@ def jobs_run() -> None:
         reports = run_all(kopilka, progress=tick)
     for report in reports:
         console.print(f"{report.name}: {report.done} done, {report.skipped} already done")
+
+
+@app.command()
+def worker(interval: Annotated[float, typer.Option(help="Seconds between rounds")] = 60.0,
+           rounds: Annotated[int, typer.Option(help="Stop after N rounds (0: run forever)")] = 0,
+           ) -> None:
+    """Run the background jobs on a schedule (activation, expiry, holds, tier review).
+
+    Every job is idempotent and re-checks each item under the member's lock, so several
+    workers may run at once and a killed worker loses nothing: the next round resumes."""
+    import time
+
+    from kopilka.app.jobs import run_all
+
+    kopilka = build(get_settings())
+    done = 0
+    while rounds == 0 or done < rounds:
+        started = time.monotonic()
+        for report in run_all(kopilka):
+            if report.done:
+                console.print(f"{report.name}: {report.done} done")
+        done += 1
+        if rounds and done >= rounds:
+            break
+        time.sleep(max(interval - (time.monotonic() - started), 0))
 
 
 @app.command()
