@@ -3,6 +3,7 @@
 Largest remainder (Hamilton): every line gets the floor of its exact share; the units left
 over go to the lines with the largest fractional parts, ties to the earlier line. The parts
 always sum to the total, no part is negative, and a line with weight 0 gets nothing.
+Everything is integer arithmetic: shares are exact fractions, never rounded floats.
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ from collections.abc import Sequence
 from decimal import ROUND_FLOOR, Decimal
 
 
-def allocate(total: int, weights: Sequence[int | Decimal]) -> list[int]:
-    """Split `total` (>= 0) in proportion to `weights` (>= 0)."""
+def allocate(total: int, weights: Sequence[int]) -> list[int]:
+    """Split `total` (>= 0) in proportion to integer `weights` (>= 0)."""
     if total < 0:
         raise ValueError("cannot allocate a negative total")
     weight_sum = sum(weights)
@@ -20,13 +21,26 @@ def allocate(total: int, weights: Sequence[int | Decimal]) -> list[int]:
         if total and not weight_sum:
             raise ValueError("cannot allocate over zero weights")
         return [0] * len(weights)
-    exact = [Decimal(total) * Decimal(w) / Decimal(weight_sum) for w in weights]
-    return distribute(total, exact)
+    return distribute_fractions(total, [total * w for w in weights], weight_sum)
+
+
+def distribute_fractions(total: int, numerators: Sequence[int], denominator: int) -> list[int]:
+    """Round the exact shares numerators[i] / denominator to integers summing to `total`
+    (which must lie between the sum of their floors and that sum plus the number of shares)."""
+    parts = [n // denominator for n in numerators]
+    left = total - sum(parts)
+    if not 0 <= left <= len(parts):
+        raise ValueError(f"total {total} is not reachable from the shares")
+    if left:
+        remainders = [n % denominator for n in numerators]
+        order = sorted(range(len(parts)), key=lambda i: -remainders[i])  # stable: ties earlier
+        for i in order[:left]:
+            parts[i] += 1
+    return parts
 
 
 def distribute(total: int, exact: Sequence[Decimal]) -> list[int]:
-    """Round exact shares to integers summing to `total` (which must lie between the sum of
-    their floors and that sum plus the number of shares)."""
+    """Round exact decimal shares to integers summing to `total` (see distribute_fractions)."""
     floors = [int(x.to_integral_value(rounding=ROUND_FLOOR)) for x in exact]
     left = total - sum(floors)
     if not 0 <= left <= len(exact):

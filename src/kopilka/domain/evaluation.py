@@ -22,17 +22,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
-from kopilka.domain.allocation import allocate, distribute
+from kopilka.domain.allocation import allocate, distribute_fractions
 from kopilka.domain.errors import InvalidInput
-from kopilka.domain.points import format_money, round_to_int
+from kopilka.domain.points import Rounding, format_money
 from kopilka.domain.program import (
     BurnRule,
     Condition,
     EarnRule,
     Expiry,
     ExpiryKind,
+    Goods,
     Measure,
     Program,
     Tier,
@@ -54,8 +55,9 @@ class Line:
 
     @property
     def amount(self) -> int:
-        exact = Decimal(self.unit_price) * self.quantity
-        return int(exact.to_integral_value(rounding=ROUND_HALF_UP))
+        """unit price x quantity, half-up to the kopeck (exact integer arithmetic)."""
+        num, den = self.quantity.as_integer_ratio()
+        return (2 * self.unit_price * num + den) // (2 * den)
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,12 +153,26 @@ class _Work:
     applied: list[Effect] = field(default_factory=list)
     rejected: list[Rejection] = field(default_factory=list)
     messages: list[str] = field(default_factory=list)
+    index: dict[str, int] = field(default_factory=dict)
+    _membership: dict[Goods, list[bool]] = field(default_factory=dict)
+
+    def member_of(self, goods: Goods, receipt: Receipt) -> list[bool]:
+        """Per line: is it in `goods`? Computed once per goods set and receipt."""
+        key = goods
+        if key not in self._membership:
+            if goods.empty:
+                self._membership[key] = [False] * len(receipt.lines)
+            else:
+                self._membership[key] = [goods.contains(line.sku, line.category)
+                                         for line in receipt.lines]
+        return self._membership[key]
 
 
 def evaluate(program: Program, receipt: Receipt, member: MemberState | None) -> Evaluation:
     _check(receipt)
     lines = receipt.lines
-    work = _Work(amounts=[line.amount for line in lines])
+    work = _Work(amounts=[line.amount for line in lines],
+                 index={line.line_id: i for i, line in enumerate(lines)})
     n = len(lines)
     work.discounts, work.redeemed, work.redeemed_value = [0] * n, [0] * n, [0] * n
     tier = program.tiers.level(member.tier_code) if member and program.tiers else None
@@ -226,13 +242,12 @@ def _discount(program: Program, receipt: Receipt, tier: Tier | None, work: _Work
                                  f"to get a {step.percent}% discount")
     else:
         return
-    excluded = rule.excluded if rule is not None else None
-    eligible = [line.discountable and not (excluded and excluded.contains(line.sku, line.category))
-                for line in receipt.lines]
-    base = [a if ok else 0 for a, ok in zip(work.amounts, eligible, strict=True)]
+    excluded = work.member_of(rule.excluded, receipt) if rule is not None else None
+    base = [a if line.discountable and not (excluded and excluded[i]) else 0
+            for i, (a, line) in enumerate(zip(work.amounts, receipt.lines, strict=True))]
     if percent <= 0 or sum(base) == 0:
         return
-    total = int((Decimal(sum(base)) * percent / 100).to_integral_value(rounding=ROUND_FLOOR))
+    total = _percent_of(sum(base), percent)
     work.discounts = allocate(total, base)
     ids = tuple(line.line_id for line, d in zip(receipt.lines, work.discounts, strict=True) if d)
     work.applied.append(Effect("discount", code, f"{percent}% discount", amount=total,
@@ -248,14 +263,13 @@ def _redeem(program: Program, receipt: Receipt, member: MemberState, work: _Work
         if requested:
             work.rejected.append(Rejection("no_burn_rule", "this program does not take points"))
         return 0
-    cur = program.currency(rule.currency)
-    unit = Decimal(rule.point_value_kopecks) / (10 ** cur.scale)  # kopecks per minor unit
+    minor = 10 ** program.currency(rule.currency).scale  # minor units per point
     eligible = _burn_base(rule, receipt, work)
     after_discount = sum(work.amounts) - sum(work.discounts)
-    share = int((Decimal(after_discount) * rule.max_share_percent / 100)
-                .to_integral_value(rounding=ROUND_FLOOR))
+    share = _percent_of(after_discount, rule.max_share_percent)
     money_cap = max(min(share, sum(eligible), after_discount - rule.min_cash_kopecks), 0)
-    points_cap = int((Decimal(money_cap) / unit).to_integral_value(rounding=ROUND_FLOOR))
+    points_cap = (money_cap * minor // rule.point_value_kopecks
+                  if rule.point_value_kopecks else 0)
     max_points = max(min(points_cap, member.spendable), 0)
     blocked = _burn_blocked(rule, member, work)
     if blocked:
@@ -272,7 +286,7 @@ def _redeem(program: Program, receipt: Receipt, member: MemberState, work: _Work
         points = max_points
     if points <= 0:
         return max_points
-    value = int((Decimal(points) * unit).to_integral_value(rounding=ROUND_FLOOR))
+    value = points * rule.point_value_kopecks // minor
     work.redeemed_value = allocate(value, eligible)
     work.redeemed = allocate(points, eligible)
     ids = tuple(line.line_id for line, v in zip(receipt.lines, work.redeemed_value, strict=True)
@@ -286,9 +300,9 @@ def _redeem(program: Program, receipt: Receipt, member: MemberState, work: _Work
 
 def _burn_base(rule: BurnRule, receipt: Receipt, work: _Work) -> list[int]:
     base = []
-    for i, line in enumerate(receipt.lines):
-        excluded = rule.excluded.contains(line.sku, line.category)
-        if excluded or (rule.exclude_discounted and work.discounts[i] > 0):
+    excluded = work.member_of(rule.excluded, receipt)
+    for i in range(len(receipt.lines)):
+        if excluded[i] or (rule.exclude_discounted and work.discounts[i] > 0):
             base.append(0)
         else:
             base.append(work.amounts[i] - work.discounts[i])
@@ -312,14 +326,17 @@ def _earn(program: Program, receipt: Receipt, tier: Tier | None, totals: list[in
     per_line = [0] * len(totals)
     accruals = []
     for rule in program.earn:
-        exact = _earn_exact(program, rule, receipt, tier, totals, work)
+        shares = _earn_shares(program, rule, receipt, tier, totals, work)
+        if shares is None:
+            continue
+        numerators, denominator = shares
         cur = program.currency(rule.currency)
-        points = round_to_int(sum(exact, Decimal(0)), cur.earn_rounding) if exact else 0
+        points = _round_div(sum(numerators), denominator, cur.earn_rounding)
         if points <= 0:
             continue
-        shares = distribute(points, exact)
+        lines = distribute_fractions(points, numerators, denominator)
         if rule.currency == main:
-            per_line = [a + b for a, b in zip(per_line, shares, strict=True)]
+            per_line = [a + b for a, b in zip(per_line, lines, strict=True)]
         activates = (receipt.occurred_at + timedelta(days=rule.pending_days)
                      if rule.pending_days else None)
         accruals.append(Accrual(rule.rule_id, rule.currency, points, activates,
@@ -327,15 +344,17 @@ def _earn(program: Program, receipt: Receipt, tier: Tier | None, totals: list[in
         percent = rule.ladder.percent_for(sum(totals))
         work.applied.append(Effect(
             "points_earned", rule.rule_id, f"{percent}% in {cur.name}", points=points,
-            line_ids=tuple(line.line_id for line, s in zip(receipt.lines, shares, strict=True)
+            line_ids=tuple(line.line_id for line, s in zip(receipt.lines, lines, strict=True)
                            if s),
             rule=f"{percent}% of the paid amount"
                  + (f", pending {rule.pending_days} days" if rule.pending_days else "")))
     return per_line, accruals
 
 
-def _earn_exact(program: Program, rule: EarnRule, receipt: Receipt, tier: Tier | None,
-                totals: list[int], work: _Work) -> list[Decimal]:
+def _earn_shares(program: Program, rule: EarnRule, receipt: Receipt, tier: Tier | None,
+                 totals: list[int], work: _Work) -> tuple[list[int], int] | None:
+    """Each line's exact points as numerator / common denominator (integers, no rounding):
+    paid x percent x (tier and matching multipliers) / value of a point."""
     cur = program.currency(rule.currency)
     percent = rule.ladder.percent_for(sum(totals))
     step = rule.ladder.next_step(sum(totals))
@@ -343,21 +362,48 @@ def _earn_exact(program: Program, rule: EarnRule, receipt: Receipt, tier: Tier |
         work.messages.append(f"Buy for {format_money(step.from_kopecks - sum(totals))} more "
                              f"to earn {step.percent}%")
     if cur.unit_value_kopecks == 0 or percent <= 0:
-        return []
-    tier_factor = tier.earn_multiplier if tier is not None else Decimal(1)
-    exact = []
-    for line, total in zip(receipt.lines, totals, strict=True):
-        if rule.excluded.contains(line.sku, line.category):
-            exact.append(Decimal(0))
+        return None
+    p_num, p_den = percent.as_integer_ratio()
+    t_num, t_den = (tier.earn_multiplier if tier is not None else Decimal(1)).as_integer_ratio()
+    factors = [m.factor.as_integer_ratio() for m in rule.multipliers]
+    denominator = p_den * 100 * t_den * cur.unit_value_kopecks
+    for _, f_den in factors:
+        denominator *= f_den
+    excluded = work.member_of(rule.excluded, receipt)
+    numerators = []
+    for i, (line, total) in enumerate(zip(receipt.lines, totals, strict=True)):
+        if excluded[i] or total <= 0:
+            numerators.append(0)
             continue
-        factor = tier_factor
-        for mult in rule.multipliers:
-            if _matches(mult.when, line, receipt):
-                factor *= mult.factor
+        factor = t_num
+        for mult, (f_num, f_den) in zip(rule.multipliers, factors, strict=True):
+            if _matches(mult.when, line, receipt, work):
+                factor *= f_num
                 _note_multiplier(work, mult.rule_id, mult.factor, line.line_id)
-        money = Decimal(total) * percent / 100 * factor
-        exact.append((money / cur.unit_value_kopecks).scaleb(cur.scale))
-    return exact
+            else:
+                factor *= f_den
+        numerators.append(total * p_num * factor * 10 ** cur.scale)
+    return numerators, denominator
+
+
+def _round_div(numerator: int, denominator: int, rounding: Rounding) -> int:
+    """numerator / denominator rounded to an integer with the currency's mode."""
+    quotient, remainder = divmod(numerator, denominator)
+    if remainder == 0 or rounding is Rounding.FLOOR:
+        return quotient
+    if rounding is Rounding.CEILING:
+        return quotient + 1
+    twice = 2 * remainder
+    if twice > denominator or (twice == denominator and (rounding is Rounding.HALF_UP
+                                                          or quotient % 2 == 1)):
+        return quotient + 1
+    return quotient
+
+
+def _percent_of(amount: int, percent: Decimal) -> int:
+    """floor(amount x percent / 100), exactly."""
+    num, den = percent.as_integer_ratio()
+    return amount * num // (den * 100)
 
 
 def _note_multiplier(work: _Work, rule_id: str, factor: Decimal, line_id: str) -> None:
@@ -370,8 +416,9 @@ def _note_multiplier(work: _Work, rule_id: str, factor: Decimal, line_id: str) -
                                line_ids=(line_id,), rule=f"points x{factor} on matching lines"))
 
 
-def _matches(when: Condition, line: Line, receipt: Receipt) -> bool:
-    if not when.goods.empty and not when.goods.contains(line.sku, line.category):
+def _matches(when: Condition, line: Line, receipt: Receipt, work: _Work) -> bool:
+    if not when.goods.empty and not work.member_of(when.goods, receipt)[
+            work.index[line.line_id]]:
         return False
     if when.channels and receipt.channel not in when.channels:
         return False

@@ -29,11 +29,16 @@ class Goods:
     skus: tuple[str, ...] = ()
 
     def contains(self, sku: str, category: str | None) -> bool:
+        """The SKU is listed, or the category or one of its parents ("a/b" for "a/b/c") is."""
         if sku in self.skus:
             return True
-        if category is None:
-            return False
-        return any(category == c or category.startswith(c + "/") for c in self.categories)
+        categories = self.categories
+        while category:
+            if category in categories:
+                return True
+            cut = category.rfind("/")
+            category = category[:cut] if cut > 0 else None
+        return False
 
     @property
     def empty(self) -> bool:
