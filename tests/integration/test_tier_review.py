@@ -66,3 +66,19 @@ def test_review_keeps_a_tier_requalified_in_the_current_year(kopilka, clock) -> 
     _buy(kopilka, member, "a2", 600_000, clock.at)  # 6,000.00 in 2028: silver level earned
     jobs.review_tiers(kopilka)
     assert kopilka.member(member)["tier"]["code"] == "silver"  # gold lost, silver kept
+
+
+def test_lookup_shows_the_tier_name_and_its_discount(kopilka, clock) -> None:  # noqa: ANN001
+    member = kopilka.enrol(Enrolment(phone="+79161234569",
+                                     consents={"personal_data": True})).body["member_id"]
+    assert kopilka.lookup({"member_id": member})["discount_percent"] == "0"  # no program yet
+    kopilka.apply_program(parse_program(EXAMPLE.read_text()))
+    clock.at = datetime(2026, 4, 1, tzinfo=UTC)
+    summary = kopilka.lookup({"member_id": member})
+    assert summary["tier"] == {"code": "base", "name": "Base"}
+    assert summary["discount_percent"] == "0"
+    _buy(kopilka, member, "t1", 1_050_000, clock.at)  # 10,500.00: gold
+    summary = kopilka.lookup({"member_id": member})
+    assert summary["tier"] == {"code": "gold", "name": "Gold"}
+    assert summary["discount_percent"] == "10"
+    assert kopilka.member(member)["tier"] == {"code": "gold", "name": "Gold"}

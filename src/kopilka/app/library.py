@@ -19,7 +19,7 @@ import orjson
 
 from kopilka.app import members as M
 from kopilka.app import points as P
-from kopilka.app import views
+from kopilka.app import programs, views
 from kopilka.app.library_till import TillMixin
 from kopilka.app.ports import Clock, CodeSender, Database, SystemClock, TransactionMeta, UnitOfWork
 from kopilka.domain.errors import Conflict, DomainError, InvalidInput
@@ -148,7 +148,8 @@ class Kopilka(TillMixin):
     def member(self, member_id: str) -> dict[str, Any]:
         with self.db.read() as uow:
             member = M.require_member(uow, member_id)
-            return views.member_view(uow, member, self._currency(uow, None))
+            program = programs.in_force_or_none(uow, self.clock.now())
+            return views.member_view(uow, member, self._currency(uow, None), program)
 
     def update_member(self, member_id: str, changes: dict[str, Any],
                       consents: dict[str, bool] | None = None, *, text_version: str = "1",
@@ -164,7 +165,8 @@ class Kopilka(TillMixin):
     def lookup(self, ref: dict[str, str]) -> dict[str, Any]:
         with self.db.read() as uow:
             member = M.require_member(uow, M.resolve(uow, ref))
-            return views.summary_view(uow, member, self._currency(uow, None))
+            program = programs.in_force_or_none(uow, self.clock.now())
+            return views.summary_view(uow, member, self._currency(uow, None), program)
 
     def resolve(self, ref: dict[str, str]) -> str:
         with self.db.read() as uow:

@@ -70,7 +70,8 @@ class TillMixin:
 
         body = evaluation_view(evaluation, ctx.program)
         if ctx.member is not None:
-            body["member"] = views.summary_view(uow, ctx.member, self._currency(uow, None))
+            body["member"] = views.summary_view(uow, ctx.member, self._currency(uow, None),
+                                                ctx.program)
         else:
             body["member"] = None
         return body

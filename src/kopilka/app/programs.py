@@ -49,6 +49,11 @@ def in_force(uow: UnitOfWork, at: datetime) -> Program:
     return _program(row, str(uow.conn.engine.url))
 
 
+def in_force_or_none(uow: UnitOfWork, at: datetime) -> Program | None:
+    row = uow.programs.in_force(at)
+    return None if row is None else _program(row, str(uow.conn.engine.url))
+
+
 def version(uow: UnitOfWork, number: int) -> Program:
     row = uow.programs.get(number)
     if row is None:

@@ -13,6 +13,7 @@ from kopilka.app.ports import UnitOfWork
 from kopilka.domain import consent as C
 from kopilka.domain.ledger import Balance
 from kopilka.domain.points import PointCurrency
+from kopilka.domain.program import Program
 
 HISTORY_KINDS = {
     "earn": "earn", "bonus": "bonus", "activate": "earn", "cancel_pending": "refund_earn",
@@ -53,7 +54,31 @@ def cards_view(uow: UnitOfWork, member_id: str) -> list[dict[str, Any]]:
              "replaced_by": c["replaced_by"]} for c in uow.members.cards_of(member_id)]
 
 
-def member_view(uow: UnitOfWork, member: dict[str, Any], cur: PointCurrency) -> dict[str, Any]:
+def tier_view(member: dict[str, Any], program: Program | None) -> dict[str, Any] | None:
+    """The member's tier with its name from the program in force (the entry tier when the
+    program has tiers and the member has not moved yet)."""
+    if program is None or program.tiers is None:
+        code = member["tier_code"]
+        return {"code": code, "name": code} if code else None
+    tier = program.tiers.level(member["tier_code"])
+    return {"code": tier.code, "name": tier.name}
+
+
+def discount_percent(member: dict[str, Any], program: Program | None) -> str:
+    """The discount the member gets on a plain receipt: the tier's, else the program's."""
+    if program is None:
+        return "0"
+    if program.tiers is not None:
+        tier = program.tiers.level(member["tier_code"])
+        if tier.discount_percent is not None:
+            return str(tier.discount_percent)
+    if program.discount is not None:
+        return str(program.discount.ladder.percent_for(0))
+    return "0"
+
+
+def member_view(uow: UnitOfWork, member: dict[str, Any], cur: PointCurrency,
+                program: Program | None = None) -> dict[str, Any]:
     member_id = member["member_id"]
     return {
         "member_id": member_id, "phone": member["phone"], "email": member["email"],
@@ -61,8 +86,7 @@ def member_view(uow: UnitOfWork, member: dict[str, Any], cur: PointCurrency) -> 
         "birth_date": iso(member["birth_date"]), "gender": member["gender"],
         "city": member["city"], "attributes": member["attributes"] or {},
         "status": member["status"],
-        "tier": {"code": member["tier_code"], "name": member["tier_code"]}
-        if member["tier_code"] else None,
+        "tier": tier_view(member, program),
         "cards": cards_view(uow, member_id),
         "balance": balance_view(uow, member_id, cur),
         "consents": consents_view(uow.members.consents_of(member_id)),
@@ -73,13 +97,13 @@ def member_view(uow: UnitOfWork, member: dict[str, Any], cur: PointCurrency) -> 
     }
 
 
-def summary_view(uow: UnitOfWork, member: dict[str, Any], cur: PointCurrency) -> dict[str, Any]:
+def summary_view(uow: UnitOfWork, member: dict[str, Any], cur: PointCurrency,
+                 program: Program | None = None) -> dict[str, Any]:
     return {
         "member_id": member["member_id"], "first_name": member["first_name"],
-        "tier": {"code": member["tier_code"], "name": member["tier_code"]}
-        if member["tier_code"] else None,
+        "tier": tier_view(member, program),
         "balance": balance_view(uow, member["member_id"], cur),
-        "discount_percent": "0",
+        "discount_percent": discount_percent(member, program),
     }
 
 
