@@ -31,7 +31,7 @@ def test_tier_is_upgraded_at_once_kept_a_year_and_reviewed_down_after_grace(
                                      consents={"personal_data": True})).body["member_id"]
     clock.at = datetime(2026, 3, 1, 12, tzinfo=UTC)
     first = _buy(kopilka, member, "r1", 400_000, clock.at)  # 4,000.00: still base
-    assert first["tier"] == {"before": "base", "after": "base", "qualifying_value": 400_000}
+    assert first["tier"] == {"before": "base", "after": "base", "qualifying_value": "4000.00"}
     assert "Buy for 1000.00 more to reach Silver" in first["messages"]
     second = _buy(kopilka, member, "r2", 200_000, clock.at)  # crosses 5,000.00
     assert second["tier"]["after"] == "silver"

@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import random
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from fractions import Fraction
 
@@ -128,7 +128,7 @@ def programs(draw: st.DrawFn) -> Program:
                             earn_multiplier=draw(factors)) for i, t in enumerate(thresholds))
         tiers = TierProgram(rule_id="tiers", measure=draw(st.sampled_from(list(Measure))),
                             window=Window(), levels=levels)
-    return Program(name="generated", effective_from=datetime(2026, 1, 1, tzinfo=timezone.utc),
+    return Program(name="generated", effective_from=datetime(2026, 1, 1, tzinfo=UTC),
                    currencies=tuple(curs), earn=earn, burn=burn, discount=discount,
                    tiers=tiers, version=1)
 
@@ -179,8 +179,8 @@ def _totals(e: Evaluation) -> tuple:
             e.total_payable, e.max_redeemable_points, e.tier_after, e.qualifying_value)
 
 
-def _check_line_totals_add_up_and_the_receipt_balances(program: Program, receipt: Receipt,
-                                                       member: MemberState | None, e: Evaluation) -> None:
+def _check_line_totals_add_up_and_the_receipt_balances(
+        program: Program, receipt: Receipt, member: MemberState | None, e: Evaluation) -> None:
     assert sum(x.total for x in e.lines) == e.total_payable
     assert e.subtotal - e.discount_total - e.points_redeemed_value == e.total_payable
     assert sum(x.amount for x in e.lines) == e.subtotal
@@ -192,8 +192,8 @@ def _check_line_totals_add_up_and_the_receipt_balances(program: Program, receipt
         assert x.line_id == line.line_id
 
 
-def _check_nothing_is_negative(program: Program, receipt: Receipt,
-                               member: MemberState | None, e: Evaluation) -> None:
+def _check_nothing_is_negative(
+        program: Program, receipt: Receipt, member: MemberState | None, e: Evaluation) -> None:
     for x in e.lines:
         assert min(x.amount, x.discount, x.points_redeemed, x.points_redeemed_value, x.total,
                    x.points_earned) >= 0, x
@@ -205,8 +205,8 @@ def _check_nothing_is_negative(program: Program, receipt: Receipt,
     assert all(effect.amount >= 0 and effect.points >= 0 for effect in e.applied)
 
 
-def _check_points_redeemed_are_within_the_balance_and_the_offer(program: Program, receipt: Receipt,
-                                                                member: MemberState | None, e: Evaluation) -> None:
+def _check_points_redeemed_are_within_the_balance_and_the_offer(
+        program: Program, receipt: Receipt, member: MemberState | None, e: Evaluation) -> None:
     spendable = member.spendable if member else 0
     assert e.points_redeemed <= e.max_redeemable_points <= max(spendable, 0)
     if receipt.redeem_points == 0:
@@ -231,8 +231,8 @@ def _check_points_redeemed_are_within_the_balance_and_the_offer(program: Program
         assert e.points_redeemed == e.max_redeemable_points
 
 
-def _check_line_points_add_up_to_the_main_accrual(program: Program, receipt: Receipt,
-                                                  member: MemberState | None, e: Evaluation) -> None:
+def _check_line_points_add_up_to_the_main_accrual(
+        program: Program, receipt: Receipt, member: MemberState | None, e: Evaluation) -> None:
     main = program.earn[0].currency if program.earn else None
     assert sum(x.points_earned for x in e.lines) == e.points_earned
     assert e.points_earned == sum(a.points for a in e.accruals if a.currency == main)
@@ -295,8 +295,8 @@ def _round(value: Fraction, mode: Rounding) -> int:
     return floor
 
 
-def _check_evaluation_is_deterministic(program: Program, receipt: Receipt,
-                                       member: MemberState | None, e: Evaluation) -> None:
+def _check_evaluation_is_deterministic(
+        program: Program, receipt: Receipt, member: MemberState | None, e: Evaluation) -> None:
     assert evaluate(program, receipt, member) == e
 
 
@@ -307,8 +307,8 @@ def _check_a_member_never_pays_more_than_without_the_program(
     assert e.total_payable <= anonymous.total_payable
 
 
-def _check_tiers_only_move_up_at_the_till(program: Program, receipt: Receipt,
-                                          member: MemberState | None, e: Evaluation) -> None:
+def _check_tiers_only_move_up_at_the_till(
+        program: Program, receipt: Receipt, member: MemberState | None, e: Evaluation) -> None:
     if program.tiers is None or member is None:
         assert (e.tier_before, e.tier_after) == (None, None)
         return

@@ -92,7 +92,9 @@ def review_tiers(k: Kopilka, *, chunk: int = P.JOB_CHUNK,
         with k.db.read() as uow:
             if uow.programs.in_force(now) is None:
                 return report
-            tiers = programs.in_force(uow, now).tiers
+            program = programs.in_force(uow, now)
+            tiers = program.tiers
+            now = program.local(now)  # periods are counted in the program's time zone
             batch = uow.members.with_tier(after=after, limit=chunk) if tiers else []
         for member_id, tier_code in batch:
             with k.db.write() as uow:

@@ -70,8 +70,8 @@ class TillMixin:
 
         body = evaluation_view(evaluation, ctx.program)
         if ctx.member is not None:
-            body["member"] = views.summary_view(uow, ctx.member, self._currency(uow, None),
-                                                ctx.program)
+            cur = self._currency(uow, ctx.program.main_currency)
+            body["member"] = views.summary_view(uow, ctx.member, cur, ctx.program)
         else:
             body["member"] = None
         return body
@@ -89,7 +89,7 @@ class TillMixin:
             body = receipts.confirm(uow, receipt, request, digest, now=now,
                                     partner_id=caller.partner_id, author=caller.name)
             if body["member_id"]:
-                cur = self._currency(uow, None)
+                cur = self._currency(uow, receipts.program_currency(uow, receipt))
                 from kopilka.app import views
                 body["balance"] = views.balance_view(uow, body["member_id"], cur)
             return Result(201, body)
@@ -158,7 +158,7 @@ class TillMixin:
             if program.tiers is None:
                 return {"member_id": member_id, "tier": None, "program_has_tiers": False}
             tiers = program.tiers
-            start, end = window_bounds(tiers.window, at)
+            start, end = window_bounds(tiers.window, program.local(at))
             value = uow.receipts.qualifying_total(member_id, start, end)
             current = tiers.level(member["tier_code"])
             following = tiers.above(current.code)

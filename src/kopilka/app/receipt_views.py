@@ -36,6 +36,8 @@ def evaluation_view(e: Evaluation, program: Program) -> dict[str, Any]:
                       "expires_at": a.expires_at.isoformat() if a.expires_at else None}
                      for a in e.accruals],
         "tier": {"before": e.tier_before, "after": e.tier_after,
-                 "qualifying_value": e.qualifying_value} if program.tiers else None,
+                 "qualifying_value": format_money(e.qualifying_value)
+                 if program.tiers.measure.value == "spend" else e.qualifying_value}
+        if program.tiers else None,
         "program_version": e.program_version,
     }

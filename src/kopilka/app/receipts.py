@@ -75,7 +75,7 @@ def member_state(uow: UnitOfWork, program: Program, member: dict[str, Any], at: 
             available = points.balance.available + extra_spendable
     qualifying = 0
     if program.tiers is not None:
-        start, end = window_bounds(program.tiers.window, at)
+        start, end = window_bounds(program.tiers.window, program.local(at))
         qualifying = uow.receipts.qualifying_total(member["member_id"], start, end)
     return MemberState(tier_code=member["tier_code"], spendable=spendable, available=available,
                        qualifying_value=qualifying)
@@ -90,6 +90,11 @@ def context(uow: UnitOfWork, receipt: ReceiptInput, now: datetime, *, lock: bool
     state = member_state(uow, program, member, receipt.occurred_at, now, lock=lock,
                          extra_spendable=extra_spendable)
     return Context(program, member, state)
+
+
+def program_currency(uow: UnitOfWork, receipt: ReceiptInput) -> str:
+    """The currency a receipt's member balance is shown in: the program's main one."""
+    return programs.in_force(uow, receipt.occurred_at).main_currency
 
 
 def calculate(uow: UnitOfWork, receipt: ReceiptInput, now: datetime) -> tuple[Context, Evaluation]:
@@ -130,7 +135,9 @@ def confirm(uow: UnitOfWork, receipt: ReceiptInput, request: dict[str, Any], dig
                             expires_at=accrual.expires_at, activates_at=accrual.activates_at)
             effects["accruals"].append({"operation_id": posted.transaction_id,
                                         "lot_id": posted.lot_id, "currency": cur.code,
-                                        "points": accrual.points})
+                                        "points": accrual.points,
+                                        "lines": dict(zip([line.line_id for line in receipt.lines],
+                                                          accrual.lines, strict=True))})
         if evaluation.tier_after and evaluation.tier_after != ctx.member["tier_code"]:
             uow.members.update(member_id, {"tier_code": evaluation.tier_after,
                                            "updated_at": now})
@@ -199,7 +206,10 @@ def locked_receipt(uow: UnitOfWork, store_id: str, receipt_id: str) -> dict[str,
 
 def cancel(uow: UnitOfWork, store_id: str, receipt_id: str, *, now: datetime,
            author: str) -> dict[str, Any]:
-    """Void a confirmed receipt: every effect not yet undone by returns is reversed."""
+    """Void a confirmed receipt: every effect not yet undone by returns is reversed. A receipt
+    that was only calculated with a hold gets its holds released."""
+    if uow.receipts.get(store_id, receipt_id) is None:
+        return _release_holds(uow, store_id, receipt_id, now=now, author=author)
     row = locked_receipt(uow, store_id, receipt_id)
     if row["status"] == "cancelled":
         return row["result"]
@@ -217,6 +227,23 @@ def cancel(uow: UnitOfWork, store_id: str, receipt_id: str, *, now: datetime,
     return result
 
 
+def _release_holds(uow: UnitOfWork, store_id: str, receipt_id: str, *, now: datetime,
+                   author: str) -> dict[str, Any]:
+    released = []
+    for hold_id in uow.ledger.holds_of_receipt(store_id, receipt_id):
+        row = uow.ledger.find_hold(hold_id)
+        if row is not None and row.status == "active":
+            P.release(uow, hold_id, now=now, meta=TransactionMeta(
+                effective_at=now, author=author, store_id=store_id, receipt_id=receipt_id,
+                reason="receipt cancelled before confirmation"))
+            released.append(hold_id)
+    if not released:
+        raise DomainError(f"receipt {store_id}/{receipt_id} not found",
+                          code="receipt_not_found", status=404)
+    return {"store_id": store_id, "receipt_id": receipt_id, "status": "released",
+            "released_holds": released}
+
+
 @dataclass
 class Undo:
     """Gives back what a receipt did, remembering how much is already given back."""
@@ -226,7 +253,8 @@ class Undo:
     row: dict[str, Any]
     now: datetime
     author: str
-    deducted: int = 0  # points that could not be taken back (deduct_from_refund policy)
+    deducted_value: int = 0  # kopecks of points that could not be taken back (deducted)
+    deducted_points: int = 0
 
     def __post_init__(self) -> None:
         self.effects = {**self.row["effects"], "withdrawn": dict(self.row["effects"]["withdrawn"]),
@@ -261,7 +289,9 @@ class Undo:
         negative = self.program.returns_policy.value == "negative_balance"
         if not negative:
             can = max(L.spendable(state, self.now), 0)
-            self.deducted += points - min(points, can)
+            missing = points - min(points, can)
+            self.deducted_value += self._money_value(cur, missing)
+            self.deducted_points += missing
             points = min(points, can)
             if not points:
                 return
@@ -269,6 +299,14 @@ class Undo:
                             sink=L.Account.ISSUED, allow_debt=negative,
                             preferred_lot_ids=[lot_id])
         self.uow.ledger.post(self.member_id, cur.code, plan, self.meta, now=self.now)
+
+    def _money_value(self, cur, minor: int) -> int:  # noqa: ANN001
+        """Kopecks that `minor` units of `cur` are worth (what paying with them is worth when
+        the program takes them as payment, else their unit value), floored."""
+        burn = self.program.burn
+        per_point = (burn.point_value_kopecks if burn and burn.currency == cur.code
+                     else cur.unit_value_kopecks)
+        return minor * per_point // 10 ** cur.scale
 
     def restore(self, points: int) -> None:
         """Give spent points back to the lots they came from, in the order they were taken."""
@@ -319,19 +357,23 @@ def return_lines(uow: UnitOfWork, store_id: str, receipt_id: str, return_id: str
     program = programs.version(uow, row["program_version"])
     undo = Undo(uow, program, row, now, author)
     shares = _shares(row["result"]["lines"], before, returned)
-    main = row["effects"]["accruals"][0] if row["effects"]["accruals"] else None
-    if main is not None and shares["points_earned"]:
-        undo.withdraw(main, shares["points_earned"])
+    withdrawn = 0
+    for accrual in row["effects"]["accruals"]:
+        share = _accrual_share(accrual, row["result"]["lines"], before, returned)
+        share = min(share, accrual["points"] - undo.withdrawn(accrual))
+        undo.withdraw(accrual, share)
+        withdrawn += share if accrual["currency"] == program.main_currency else 0
+    shares["points_earned"] = withdrawn
     if row["effects"]["spend"] and shares["points_redeemed"]:
         undo.restore(shares["points_redeemed"])
     undo.effects["returned"] = returned
     refund = shares["total"]
-    deduction = undo.deducted * (program.burn.point_value_kopecks if program.burn else 100)
+    deduction = undo.deducted_value
     result = {"return_id": return_id, "store_id": store_id, "receipt_id": receipt_id,
               "lines": [{"line_id": i, "quantity": str(q)} for i, q in lines],
               "points_withdrawn": shares["points_earned"],
               "points_returned": shares["points_redeemed"],
-              "points_not_withdrawn": undo.deducted,
+              "points_not_withdrawn": undo.deducted_points,
               "refund": _money(max(refund - deduction, 0)),
               "refund_deduction": _money(min(deduction, refund)),
               "occurred_at": occurred_at.isoformat()}
@@ -358,6 +400,20 @@ def _shares(lines: list[dict[str, Any]], before: dict[str, str],
     return sums
 
 
+def _accrual_share(accrual: dict[str, Any], lines: list[dict[str, Any]],
+                   before: dict[str, str], after: dict[str, str]) -> int:
+    """The points of one accrual that the newly returned quantities take back (cumulative)."""
+    per_line = accrual.get("lines", {})
+    share = 0
+    for line in lines:
+        points = per_line.get(line["line_id"], 0)
+        bought = Decimal(line["quantity"])
+        old = Decimal(before.get(line["line_id"], "0"))
+        new = Decimal(after.get(line["line_id"], "0"))
+        share += int(points * new / bought) - int(points * old / bought)
+    return share
+
+
 def _as_int(value: Any) -> int:
     if isinstance(value, str):  # money strings
         return int(Decimal(value) * 100)
@@ -382,7 +438,7 @@ def reevaluate_tier(uow: UnitOfWork, program: Program, member_id: str, at: datet
     member = M.require_member(uow, member_id)
     if program.tiers is None:
         return
-    start, end = window_bounds(program.tiers.window, at)
+    start, end = window_bounds(program.tiers.window, program.local(at))
     value = uow.receipts.qualifying_total(member_id, start, end)
     reached = program.tiers.earned_level(value)
     if reached.code != member["tier_code"]:

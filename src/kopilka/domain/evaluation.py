@@ -118,6 +118,7 @@ class Accrual:
     points: int
     activates_at: datetime | None
     expires_at: datetime | None
+    lines: tuple[int, ...] = ()  # the points per receipt line (a return takes back its share)
 
 
 @dataclass(frozen=True, slots=True)
@@ -340,7 +341,7 @@ def _earn(program: Program, receipt: Receipt, tier: Tier | None, totals: list[in
         activates = (receipt.occurred_at + timedelta(days=rule.pending_days)
                      if rule.pending_days else None)
         accruals.append(Accrual(rule.rule_id, rule.currency, points, activates,
-                                expiry_date(rule.expiry, receipt.occurred_at)))
+                                expiry_date(rule.expiry, receipt.occurred_at), tuple(lines)))
         percent = rule.ladder.percent_for(sum(totals))
         work.applied.append(Effect(
             "points_earned", rule.rule_id, f"{percent}% in {cur.name}", points=points,

@@ -216,6 +216,20 @@ class Program:
     version: int = 0
     labels: dict[str, str] = field(default_factory=dict)
 
+    def local(self, at: datetime) -> datetime:
+        """`at` in the program's own time zone (that of its effective_from): qualifying
+        periods are counted there, whoever asks and from wherever."""
+        return at.astimezone(self.effective_from.tzinfo)
+
+    @property
+    def main_currency(self) -> str:
+        """The currency members see first: the one points are paid with, else earned in."""
+        if self.burn is not None:
+            return self.burn.currency
+        if self.earn:
+            return self.earn[0].currency
+        return self.currencies[0].code
+
     def currency(self, code: str) -> PointCurrency:
         for cur in self.currencies:
             if cur.code == code:

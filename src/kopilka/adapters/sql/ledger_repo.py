@@ -203,6 +203,14 @@ class SqlLedger:
         lots = self.lots(member_id, [r.lot_id for r in rows])
         return [HeldPart(lots[r.lot_id], int(r.points)) for r in rows if r.points]
 
+    def holds_of_receipt(self, store_id: str, receipt_id: str) -> list[str]:
+        """Holds reserved for a receipt at calculation (found through their transactions)."""
+        t = ledger_transactions.c
+        rows = self.conn.execute(sa.select(t.hold_id).where(
+            t.store_id == store_id, t.receipt_id == receipt_id, t.code == Code.HOLD.value,
+            t.hold_id.is_not(None)).distinct())
+        return sorted(r.hold_id for r in rows)
+
     def expired_holds(self, now: datetime, limit: int) -> list[HoldRow]:
         rows = self.conn.execute(sa.select(holds).where(
             holds.c.status == "active", holds.c.expires_at <= now)

@@ -178,6 +178,7 @@ ledger_transactions = sa.Table(
     sa.Column("hold_id", sa.String(32), nullable=True),
     sa.Column("reverses_id", sa.String(32), nullable=True),
     sa.Index("ix_ledger_transactions_member_created", "member_id", "created_at"),
+    sa.Index("ix_ledger_transactions_receipt", "store_id", "receipt_id"),
 )
 
 ledger_entries = sa.Table(

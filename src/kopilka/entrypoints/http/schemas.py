@@ -144,7 +144,7 @@ class ReceiptLineIn(Strict):
     name: Annotated[str, Field(max_length=200), Clean] | None = None
     category: Annotated[str, Field(max_length=200), Clean] | None = None
     quantity: Quantity
-    unit_price: Money
+    unit_price: Annotated[str, Field(pattern=r"^\d{1,13}(\.\d{1,2})?$", max_length=16)]
     discountable: StrictBool = True
 
 

@@ -16,6 +16,8 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_index('ix_ledger_transactions_receipt', 'ledger_transactions',
+                    ['store_id', 'receipt_id'], unique=False)
 
     op.create_table('program_versions',
     sa.Column('version', sa.Integer(), autoincrement=False, nullable=False),
@@ -66,6 +68,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index('ix_ledger_transactions_receipt', table_name='ledger_transactions')
 
     with op.batch_alter_table('receipts', schema=None) as batch_op:
         batch_op.drop_index('ix_receipts_member_occurred')

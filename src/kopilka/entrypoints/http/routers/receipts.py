@@ -7,7 +7,6 @@ from decimal import Decimal
 from fastapi import APIRouter
 
 from kopilka.app.receipts import ReceiptInput
-from kopilka.domain.errors import InvalidInput
 from kopilka.domain.evaluation import Line
 from kopilka.domain.points import parse_money
 from kopilka.entrypoints.http import schemas as S
@@ -21,8 +20,6 @@ def receipt_input(body: S.ReceiptIn) -> ReceiptInput:
                        category=line.category, quantity=Decimal(line.quantity),
                        unit_price=parse_money(line.unit_price),
                        discountable=line.discountable) for line in body.lines)
-    if any(line.unit_price < 0 for line in lines):
-        raise InvalidInput("unit_price cannot be negative", code="validation_error")
     member = body.member.model_dump(exclude_none=True) if body.member else None
     return ReceiptInput(store_id=body.store_id, receipt_id=body.receipt_id,
                         occurred_at=body.occurred_at, lines=lines, member=member,
