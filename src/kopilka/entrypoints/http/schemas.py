@@ -134,7 +134,6 @@ def dump_time(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat()
 
 
-Money = Annotated[str, Field(pattern=r"^-?\d{1,13}(\.\d{1,2})?$", max_length=17)]
 Quantity = Annotated[str, Field(pattern=r"^\d{1,9}(\.\d{1,6})?$", max_length=16)]
 
 
