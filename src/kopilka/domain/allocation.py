@@ -8,6 +8,7 @@ Everything is integer arithmetic: shares are exact fractions, never rounded floa
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Sequence
 from decimal import ROUND_FLOOR, Decimal
 
@@ -33,8 +34,8 @@ def distribute_fractions(total: int, numerators: Sequence[int], denominator: int
         raise ValueError(f"total {total} is not reachable from the shares")
     if left:
         remainders = [n % denominator for n in numerators]
-        order = sorted(range(len(parts)), key=lambda i: -remainders[i])  # stable: ties earlier
-        for i in order[:left]:
+        # the `left` largest remainders, ties to the earlier line (nlargest is stable)
+        for i in heapq.nlargest(left, range(len(parts)), key=remainders.__getitem__):
             parts[i] += 1
     return parts
 

@@ -21,6 +21,7 @@ Order of effects (documented, tested):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -96,8 +97,7 @@ class Rejection:
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
-class LineResult:
+class LineResult(NamedTuple):  # a tuple: one is built per line, so it must be cheap
     line_id: str
     unit_price: int
     quantity: Decimal
