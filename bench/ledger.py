@@ -399,24 +399,26 @@ def describe_machine(report: Report, pg_url: str | None, wrk: str | None) -> Non
 
 # --- pgbench ----------------------------------------------------------------------------------
 
-def run_pgbench(scratch: Scratch, report: Report, pg_url: str, args: argparse.Namespace) -> None:
+def run_pgbench(scratch: Scratch, report: Report, pg_url: str, args: argparse.Namespace,
+                *, db: str = PGBENCH_DB) -> None:
+    """pgbench TPC-B in a scratch database `db` (dropped afterwards): report.pgbench_*."""
     url = sa.make_url(normalise_url(pg_url))
     conn_args = ["-h", url.host or "127.0.0.1", "-p", str(url.port or 5432),
                  "-U", url.username or "postgres"]
     env = dict(os.environ)
     if url.password:
         env["PGPASSWORD"] = url.password
-    create_database(scratch, pg_url, PGBENCH_DB)
-    log(f"pgbench: initialising scale {PGBENCH_SCALE} in {PGBENCH_DB}")
+    create_database(scratch, pg_url, db)
+    log(f"pgbench: initialising scale {PGBENCH_SCALE} in {db}")
     init = subprocess.run([PGBENCH, "-i", "-s", str(PGBENCH_SCALE), "-q", *conn_args,
-                           PGBENCH_DB], env=env, capture_output=True, text=True)
+                           db], env=env, capture_output=True, text=True)
     if init.returncode != 0:
         raise RuntimeError(f"pgbench -i failed ({init.returncode}):\n{init.stderr}")
     log(f"pgbench: TPC-B, {args.connections} clients, 2 threads, {args.seconds:g} s, prepared")
-    with CpuMeter(None, PGBENCH_DB) as cpu:
+    with CpuMeter(None, db) as cpu:
         out = subprocess.run([PGBENCH, "-c", str(args.connections), "-j", "2",
                               "-T", str(max(1, round(args.seconds))), "-M", "prepared",
-                              *conn_args, PGBENCH_DB],
+                              *conn_args, db],
                              env=env, capture_output=True, text=True)
     if out.returncode != 0:
         raise RuntimeError(f"pgbench failed ({out.returncode}):\n{out.stdout}\n{out.stderr}")
@@ -429,7 +431,7 @@ def run_pgbench(scratch: Scratch, report: Report, pg_url: str, args: argparse.Na
         raise RuntimeError(f"could not parse pgbench output:\n{out.stdout}\n{out.stderr}")
     report.pgbench_tps = float(tps.group(1))
     report.pgbench_latency_ms = float(lat.group(1)) if lat else None
-    drop_database(pg_url, PGBENCH_DB)  # free its disk and buffers before our phases
+    drop_database(pg_url, db)  # free its disk and buffers before our phases
     log(f"pgbench: {report.pgbench_tps:,.0f} tps")
 
 
@@ -557,13 +559,6 @@ local path = "/points/%(op)s"
 local run = "%(run)s"
 local body = '{"points": %(points)d}'
 local counter = 0
-local threads = {}
-first_error = ""
-
-function setup(thread)
-  table.insert(threads, thread)
-  thread:set("tag", tostring(#threads))
-end
 
 function init(args)
   math.randomseed(os.time() * 1000 + tonumber(tag or "0") * 7919)
@@ -577,6 +572,18 @@ function request()
     ["Content-Type"] = "application/json",
     ["Idempotency-Key"] = run .. "-" .. (tag or "0") .. "-" .. counter,
   }, body)
+end
+"""
+
+# Shared by every wrk script (bench/till.py too): numbers each thread ("tag"), keeps the
+# first error body, and prints one KOPILKA_BENCH line that `run_wrk_script` parses.
+WRK_REPORT = """
+local threads = {}
+first_error = ""
+
+function setup(thread)
+  table.insert(threads, thread)
+  thread:set("tag", tostring(#threads))
 end
 
 function response(status, headers, body)
@@ -595,8 +602,8 @@ function done(summary, latency, requests)
     end
   end
   io.write(string.format(
-    "KOPILKA_BENCH requests=%%d duration_us=%%d p50_us=%%d p99_us=%%d max_us=%%d " ..
-    "connect=%%d read=%%d write=%%d timeout=%%d status=%%d\\n",
+    "KOPILKA_BENCH requests=%d duration_us=%d p50_us=%d p99_us=%d max_us=%d " ..
+    "connect=%d read=%d write=%d timeout=%d status=%d\\n",
     summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
     latency.max, e.connect, e.read, e.write, e.timeout, e.status))
 end
@@ -644,16 +651,24 @@ class Server:
 
 def run_wrk(wrk: str, server: Server, tmp: Path, label: Row, *, op: str, ids: list[str],
             token: str, connections: int, seconds: float, db: str | None) -> Row:
-    script = tmp / f"wrk-{uuid.uuid4().hex[:8]}.lua"
-    script.write_text(WRK_SCRIPT % {
+    script = WRK_SCRIPT % {
         "ids": ",".join(f'"{i}"' for i in ids), "token": token, "op": op,
-        "run": uuid.uuid4().hex[:12], "points": EARN_POINTS if op == "earn" else SPEND_POINTS})
+        "run": uuid.uuid4().hex[:12], "points": EARN_POINTS if op == "earn" else SPEND_POINTS}
+    return run_wrk_script(wrk, server, tmp, label, script=script, connections=connections,
+                          seconds=seconds, db=db)
+
+
+def run_wrk_script(wrk: str, server: Server, tmp: Path, label: Row, *, script: str,
+                   connections: int, seconds: float, db: str | None) -> Row:
+    """Run wrk with a Lua `script` (WRK_REPORT is appended) and fill `label` from its report."""
+    path = tmp / f"wrk-{uuid.uuid4().hex[:8]}.lua"
+    path.write_text(script + WRK_REPORT, encoding="utf-8")
     duration = max(1, round(seconds))
     cmd = [wrk, "-t", "1", "-c", str(connections), "-d", f"{duration}s", "--timeout", "10s",
-           "-s", str(script), server.base]
+           "-s", str(path), server.base]
     with CpuMeter(server.proc.pid, db) as cpu:
         out = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 60)
-    script.unlink(missing_ok=True)
+    path.unlink(missing_ok=True)
     found = re.search(r"KOPILKA_BENCH (.*)", out.stdout)
     if out.returncode != 0 or found is None:
         raise RuntimeError(f"wrk failed ({out.returncode}):\n{out.stdout}\n{out.stderr}")
@@ -767,7 +782,8 @@ def fmt_ms(value: float) -> str:
     return "-" if math.isnan(value) else f"{value:.2f}"
 
 
-def print_report(report: Report, args: argparse.Namespace) -> None:
+def print_machine(report: Report, args: argparse.Namespace) -> None:
+    """The machine and versions table and the pgbench line (bench/till.py prints them too)."""
     ncpu = len(os.sched_getaffinity(0))
     machine = Table(title="Machine and versions", show_header=False)
     machine.add_column(style="bold")
@@ -787,6 +803,11 @@ def print_report(report: Report, args: argparse.Namespace) -> None:
                       f"[bold]{report.pgbench_tps:,.0f} tps[/bold] (excluding connection "
                       f"time), latency average {report.pgbench_latency_ms} ms; CPU % "
                       f"{report.pgbench_cpu} (of {ncpu * 100})")
+
+
+def print_report(report: Report, args: argparse.Namespace) -> None:
+    ncpu = len(os.sched_getaffinity(0))
+    print_machine(report, args)
 
     table = Table(title=f"Ledger operations ({args.seconds:g} s per phase, "
                         f"{args.warmup:g} s warm-up excluded)")

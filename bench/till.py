@@ -1,0 +1,541 @@
+#!/usr/bin/env python3
+"""Till benchmark: calculate and confirm realistic receipts over HTTP on PostgreSQL, and the
+pure receipt evaluation on one core.
+
+    .venv/bin/python bench/till.py [--quick] [--pg-url URL] [--connections 32] [--seconds 10]
+
+One run prints the machine and versions, pgbench TPC-B on the same PostgreSQL as a yardstick,
+rate and p50/p99 latency of `POST /v1/receipts/calculate` and `POST /v1/receipts` (confirm)
+against a real `kopilka serve` driven by wrk with 32 connections, the in-process calculate and
+confirm on SQLite, the rate of `evaluate(program, receipt, member_state)` alone, and a summary
+against the targets. Members have a year of history (`kopilka demo`'s generator: two program
+versions, tiers, balances, returns); receipts have 5-30 lines from the demo catalogue and a
+third of them redeem points. Everything it creates (databases kopilka_till_bench and
+kopilka_till_pgbench, the server, temp files) is removed at the end, also on Ctrl-C or an error.
+Shared machinery (pgbench, CPU accounting, the server, wrk, cleanup) comes from bench/ledger.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import json
+import math
+import os
+import pstats
+import random
+import shutil
+import signal
+import string
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from ledger import (  # noqa: E402 - after the path is set
+    DEFAULT_PG_URL,
+    PGBENCH,
+    Report,
+    Row,
+    Scratch,
+    Server,
+    check_ledger,
+    console,
+    create_database,
+    describe_machine,
+    drop_database,
+    fmt_ms,
+    log,
+    make_library,
+    percentile,
+    print_machine,
+    run_in_process,
+    run_pgbench,
+    run_wrk_script,
+    server_errors,
+    stop_process,
+)
+
+try:
+    import sqlalchemy as sa
+    from rich.table import Table
+
+    from kopilka.app import receipts as R
+    from kopilka.app.library import Caller, Kopilka
+    from kopilka.bootstrap import DEFAULT_PARTNER
+    from kopilka.domain.evaluation import Line, evaluate
+    from kopilka.entrypoints.cli.demo import CATALOGUE, STORES, Product, generate
+    from kopilka.entrypoints.http.auth import create_key
+except ImportError as exc:  # pragma: no cover - a hint for the wrong interpreter
+    sys.exit(f"bench/till.py: {exc}. Run it with the project's venv: "
+             f".venv/bin/python bench/till.py (make install first).")
+
+BENCH_DB = "kopilka_till_bench"
+PGBENCH_DB = "kopilka_till_pgbench"
+TARGET_CONFIRM_RATIO = 0.5   # HTTP confirm on PostgreSQL / pgbench TPC-B tps
+TARGET_CALCULATE_RATIO = 1.0  # HTTP calculate on PostgreSQL / pgbench TPC-B tps
+TARGET_P99_MS = 25.0          # HTTP p99 at 32 connections (calculate and confirm)
+TARGET_EVALUATIONS = 20_000   # pure evaluations per second on one core
+MIN_LINES, MAX_LINES = 5, 30
+REDEEM_MAX, REDEEM_NUMBER = 0.25, 0.10  # shares of receipts redeeming "max" / 100-500 points
+SEED = 7
+TILL = Caller(name="bench-till", partner_id=DEFAULT_PARTNER)
+
+# Basket goods: everything a supermarket basket of 5-30 lines holds (groceries, household,
+# tobacco, cheap electronics accessories), not cameras or phones.
+BASKET: tuple[Product, ...] = tuple(
+    p for p in CATALOGUE
+    if not p.category.startswith("electronics/") or p.price <= 5_000_00)
+
+
+# --- receipts -----------------------------------------------------------------------------------
+
+def basket(rng: random.Random) -> tuple[Line, ...]:
+    """5-30 distinct goods; weighed goods by the gram, others 1-3 pieces (as the Lua does)."""
+    chosen = rng.sample(BASKET, rng.randint(MIN_LINES, MAX_LINES))
+    return tuple(Line(line_id=str(i), sku=p.sku, name=p.name, category=p.category,
+                      unit_price=p.price, discountable=p.discountable,
+                      quantity=Decimal(f"{0.2 + rng.random() * 1.5:.3f}") if p.weighed
+                      else Decimal(rng.randint(1, 3)))
+                 for i, p in enumerate(chosen, 1))
+
+
+def redeem(rng: random.Random) -> int | str:
+    draw = rng.random()
+    if draw < REDEEM_MAX:
+        return "max"
+    if draw < REDEEM_MAX + REDEEM_NUMBER:
+        return 100 * rng.randint(1, 5)
+    return 0
+
+
+def receipt(rng: random.Random, member_id: str, receipt_id: str) -> R.ReceiptInput:
+    return R.ReceiptInput(store_id=rng.choice(STORES)[0], receipt_id=receipt_id,
+                          occurred_at=datetime.now(UTC).replace(microsecond=0),
+                          lines=basket(rng), member={"member_id": member_id},
+                          payment_methods=("card",), redeem_points=redeem(rng))
+
+
+# The same receipts in Lua: each wrk thread builds 512 baskets of JSON lines at start, and every
+# request picks one, a random member, store and redemption, and a receipt id unique per run,
+# thread and request. $-placeholders are filled by string.Template.
+WRK_TILL = string.Template("""
+local ids = {$ids}
+local stores = {$stores}
+local products = {
+$products
+}
+local token = "$token"
+local path = "$path"
+local run = "$run"
+local counter = 0
+local baskets = {}
+
+function init(args)
+  math.randomseed(os.time() * 1000 + tonumber(tag or "0") * 7919)
+  for b = 1, 512 do
+    local n = math.random($min_lines, $max_lines)
+    local used, parts = {}, {}
+    while #parts < n do
+      local i = math.random(#products)
+      if not used[i] then
+        used[i] = true
+        local p = products[i]
+        local qty
+        if p[2] then
+          qty = string.format("%.3f", 0.2 + math.random() * 1.5)
+        else
+          qty = tostring(math.random(1, 3))
+        end
+        parts[#parts + 1] = '{"line_id":"' .. (#parts + 1) .. '",' .. p[1] ..
+          ',"quantity":"' .. qty .. '"}'
+      end
+    end
+    baskets[b] = table.concat(parts, ",")
+  end
+end
+
+function request()
+  counter = counter + 1
+  local draw = math.random()
+  local redeem = ""
+  if draw < $redeem_max then
+    redeem = ',"redeem_points":"max"'
+  elseif draw < $redeem_any then
+    redeem = ',"redeem_points":' .. (100 * math.random(1, 5))
+  end
+  local body = '{"store_id":"' .. stores[math.random(#stores)] ..
+    '","receipt_id":"' .. run .. "-" .. (tag or "0") .. "-" .. counter ..
+    '","occurred_at":"' .. os.date("!%Y-%m-%dT%H:%M:%SZ") ..
+    '","member":{"member_id":"' .. ids[math.random(#ids)] ..
+    '"},"payment_methods":["card"],"lines":[' .. baskets[math.random(#baskets)] .. "]" ..
+    redeem .. "}"
+  return wrk.format("POST", path, {
+    ["Authorization"] = "Bearer " .. token,
+    ["Content-Type"] = "application/json",
+  }, body)
+end
+""")
+
+
+def lua_product(p: Product) -> str:
+    """{[==[<JSON members of a line>]==], weighed} (a long bracket string: no escaping)."""
+    fields = json.dumps({"sku": p.sku, "name": p.name, "category": p.category,
+                         "unit_price": f"{p.price // 100}.{p.price % 100:02d}",
+                         "discountable": p.discountable}, ensure_ascii=False)[1:-1]
+    assert "]==]" not in fields
+    return f"  {{[==[{fields}]==], {'true' if p.weighed else 'false'}}},"
+
+
+def till_script(path: str, ids: list[str], token: str) -> str:
+    return WRK_TILL.substitute(
+        ids=",".join(f'"{i}"' for i in ids), stores=",".join(f'"{s}"' for s, _ in STORES),
+        products="\n".join(lua_product(p) for p in BASKET), token=token, path=path,
+        run=uuid.uuid4().hex[:12], min_lines=MIN_LINES, max_lines=MAX_LINES,
+        redeem_max=REDEEM_MAX, redeem_any=REDEEM_MAX + REDEEM_NUMBER)
+
+
+# --- members with a year of history -------------------------------------------------------------
+
+def with_history(k: Kopilka, backend: str, members: int) -> list[str]:
+    """`kopilka demo`'s year of history for `members` members; their ids."""
+    log(f"{backend}: a year of demo history for {members:,} members")
+    started = time.perf_counter()
+    done = [0]
+
+    def advance() -> None:
+        done[0] += 1
+        if done[0] % max(1, members // 4) == 0:
+            elapsed = time.perf_counter() - started
+            log(f"  {done[0] * 100 // members}% of the year ({elapsed:.0f} s)")
+
+    generate(k, members=members, seed=SEED, advance=advance)
+    with k.db.engine.connect() as conn:
+        ids = [r[0] for r in conn.execute(sa.text(
+            "SELECT member_id FROM members WHERE status = 'active' ORDER BY member_id"))]
+        facts = conn.execute(sa.text(
+            "SELECT count(*), count(DISTINCT program_version) FROM receipts")).one()
+    log(f"  {len(ids):,} members, {facts[0]:,} receipts under {facts[1]} program versions, "
+        f"in {time.perf_counter() - started:.1f} s")
+    return ids
+
+
+def stored_receipts(k: Kopilka) -> int:
+    with k.db.engine.connect() as conn:
+        return conn.execute(sa.text("SELECT count(*) FROM receipts")).scalar_one()
+
+
+# --- PostgreSQL over HTTP -----------------------------------------------------------------------
+
+def http_phases(report: Report, scratch: Scratch, tmp: Path, url: str,
+                args: argparse.Namespace) -> None:
+    db = sa.make_url(url).database
+    k = make_library(url, 10)
+    scratch.callback(k.db.dispose, what="PostgreSQL engine")
+    ids = with_history(k, "PostgreSQL", args.members)
+    token = create_key(k.db, name="bench till", partner_id=DEFAULT_PARTNER, scopes=["pos"],
+                       now=datetime.now(UTC))
+    before = stored_receipts(k)
+    k.db.dispose()  # leave PostgreSQL's connections to the server
+    log(f"PostgreSQL: starting kopilka serve --workers {args.pg_workers} "
+        f"(KOPILKA_DB_POOL_SIZE={args.server_pool})")
+    server = Server(scratch, tmp, url, args.pg_workers, args.server_pool)
+    ready = server.wait_ready()
+    log(f"  ready in {ready:.1f} s at {server.base}; warming up {args.warmup:g} s")
+    calculate = till_script("/v1/receipts/calculate", ids, token)
+    confirm = till_script("/v1/receipts", ids, token)
+    run_wrk_script(args.wrk, server, tmp, Row("PostgreSQL", "HTTP", "warm-up", "", ""),
+                   script=calculate, connections=args.connections, seconds=args.warmup, db=db)
+    conns = f"{args.connections} conns"
+    who = f"{len(ids):,} with history"
+    for operation, script in (("calculate", calculate), ("confirm", confirm)):
+        log(f"PostgreSQL HTTP {operation}, {conns}, {args.seconds:g} s")
+        row = run_wrk_script(args.wrk, server, tmp,
+                             Row("PostgreSQL", "HTTP", operation, conns, who),
+                             script=script, connections=args.connections, seconds=args.seconds,
+                             db=db)
+        report.rows.append(row)
+        log(f"  {row.rate:,.0f} req/s, p50 {row.p50_ms:.2f} ms, p99 {row.p99_ms:.2f} ms"
+            + (f", {row.errors} errors ({row.note})" if row.errors else ""))
+    if server.proc.poll() is not None:
+        report.notes.append(f"PostgreSQL server died during the run:\n{server.tail()}")
+    stop_process(server.proc)
+    errors = server_errors(server.log_path.read_text(errors="replace"))
+    if errors:
+        report.notes.append("[red]the server logged "
+                            f"{sum(errors.values())} error(s): "
+                            + "; ".join(f"{n} x {e[:200]}" for e, n in errors.items()) + "[/red]")
+    confirmed = report.find("PostgreSQL", "HTTP", "confirm", conns)
+    added = stored_receipts(k) - before
+    report.notes.append(f"PostgreSQL receipts stored by the confirm phase: {added:,} (wrk counted "
+                        f"{confirmed.ops if confirmed else 0:,} answers; requests still in "
+                        f"flight when wrk stops, up to one per connection, commit uncounted)")
+    check_ledger(report, "PostgreSQL", k)
+
+
+# --- SQLite in-process, and the pure evaluation -------------------------------------------------
+
+@dataclass
+class Pure:
+    receipts: int = 0
+    seconds: float = 0.0
+    p50_us: float = math.nan
+    p99_us: float = math.nan
+    lines: float = 0.0
+    profile: str = ""
+
+    @property
+    def rate(self) -> float:
+        return self.receipts / self.seconds if self.seconds else 0.0
+
+
+def sqlite_phases(report: Report, scratch: Scratch, tmp: Path,
+                  args: argparse.Namespace) -> Pure:
+    url = f"sqlite:///{tmp / 'till.db'}"
+    k = make_library(url, 8)
+    scratch.callback(k.db.dispose, what="SQLite engine")
+    ids = with_history(k, "SQLite", args.sqlite_members)
+    who = f"{len(ids):,} with history"
+    run = uuid.uuid4().hex[:8]
+
+    def calculate(rng: random.Random, _seq: str) -> None:
+        k.calculate(receipt(rng, rng.choice(ids), "calc"), caller=TILL)
+
+    def confirm(rng: random.Random, seq: str) -> None:
+        k.confirm(receipt(rng, rng.choice(ids), f"{run}-{seq}"), caller=TILL)
+
+    for operation, work in (("calculate", calculate), ("confirm", confirm)):
+        log(f"SQLite in-process {operation}, 1 thread, {args.seconds:g} s")
+        row = run_in_process(Row("SQLite", "in-process", operation, "1 thread", who), work,
+                             threads=1, seconds=args.seconds, warmup=args.warmup, db=None)
+        report.rows.append(row)
+        log(f"  {row.rate:,.0f} ops/s, p50 {row.p50_ms:.2f} ms, p99 {row.p99_ms:.2f} ms"
+            + (f", {row.errors} errors ({row.note})" if row.errors else ""))
+    pure = pure_evaluation(k, ids, args)
+    check_ledger(report, "SQLite", k)
+    return pure
+
+
+def pure_evaluation(k: Kopilka, ids: list[str], args: argparse.Namespace) -> Pure:
+    """`evaluate` alone in a loop over pre-built receipts, with the program in force and each
+    member's real state (tier, spendable points, tier progress) read once beforehand."""
+    rng = random.Random(SEED)
+    now = datetime.now(UTC)
+    cases = []
+    with k.db.read() as uow:
+        for i in range(args.pure_receipts):
+            ri = receipt(rng, rng.choice(ids), f"pure-{i}")
+            ctx = R.context(uow, ri, now, lock=False)
+            cases.append((ctx.program, ri.domain(), ctx.state))
+    result = Pure(lines=sum(len(c[1].lines) for c in cases) / len(cases))
+    log(f"pure evaluation: {len(cases):,} receipts ({result.lines:.1f} lines on average), "
+        f"1 thread, {args.seconds:g} s")
+    for program, rcpt, state in cases[:200]:  # warm-up
+        evaluate(program, rcpt, state)
+    samples: list[int] = []
+    clock = time.perf_counter_ns
+    end = clock() + int(args.seconds * 1e9)
+    started = clock()
+    while True:
+        for program, rcpt, state in cases:
+            begin = clock()
+            evaluate(program, rcpt, state)
+            samples.append(clock() - begin)
+        if clock() >= end:
+            break
+    result.seconds = (clock() - started) / 1e9
+    result.receipts = len(samples)
+    samples.sort()
+    result.p50_us, result.p99_us = percentile(samples, 50) * 1e3, percentile(samples, 99) * 1e3
+    log(f"  {result.rate:,.0f} receipts/s, p50 {result.p50_us:.0f} us, p99 {result.p99_us:.0f} us")
+    if args.profile or result.rate < TARGET_EVALUATIONS:
+        profiler = cProfile.Profile()
+        profiler.enable()
+        for program, rcpt, state in cases:
+            evaluate(program, rcpt, state)
+        profiler.disable()
+        out = io.StringIO()
+        stats = pstats.Stats(profiler, stream=out)
+        stats.sort_stats("tottime").print_stats(18)
+        result.profile = out.getvalue()
+    return result
+
+
+# --- output -------------------------------------------------------------------------------------
+
+def print_report(report: Report, pure: Pure | None, args: argparse.Namespace) -> None:
+    ncpu = len(os.sched_getaffinity(0))
+    print_machine(report, args)
+    table = Table(title=f"Till operations ({args.seconds:g} s per phase, {args.warmup:g} s "
+                        f"warm-up excluded; receipts of {MIN_LINES}-{MAX_LINES} lines, "
+                        f"{REDEEM_MAX + REDEEM_NUMBER:.0%} redeeming points)")
+    for name, justify in (("backend", "left"), ("path", "left"), ("operation", "left"),
+                          ("concurrency", "left"), ("members", "left"), ("ops", "right"),
+                          ("rate ops/s", "right"), ("p50 ms", "right"), ("p99 ms", "right"),
+                          ("errors", "right"),
+                          (f"CPU % app/pg/load/other/all (of {ncpu * 100})", "right")):
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for r in report.rows:
+        table.add_row(r.backend, r.path, r.operation, r.concurrency, r.members, f"{r.ops:,}",
+                      f"{r.rate:,.0f}", fmt_ms(r.p50_ms), fmt_ms(r.p99_ms),
+                      f"[red]{r.errors:,}[/red]" if r.errors else "0", r.cpu)
+    if pure is not None and pure.receipts:
+        table.add_row("-", "pure evaluate()", "evaluate", "1 thread", "real states",
+                      f"{pure.receipts:,}", f"{pure.rate:,.0f}", f"{pure.p50_us / 1e3:.3f}",
+                      f"{pure.p99_us / 1e3:.3f}", "0", "")
+    console.print(table)
+    console.print("[dim]HTTP rows: wrk with one connection per simulated till, every request a "
+                  "new receipt (confirm: a unique receipt_id), a random member with a year of "
+                  "history; CPU: app = the server and its workers, pg = PostgreSQL backends of "
+                  "the bench database and background processes, load = wrk, other = everything "
+                  "else on the machine. In-process rows call the library from one thread on "
+                  "SQLite. The pure row times evaluate(program, receipt, member_state) alone."
+                  "[/dim]")
+    for row in report.rows:
+        if row.errors:
+            console.print(f"[red]{row.backend} {row.path} {row.operation}: {row.errors} "
+                          f"errors: {row.note}[/red]")
+    for note in report.notes:
+        console.print(note)
+    if pure is not None and pure.profile:
+        console.print("Profile of the pure evaluation (one pass over the pre-built receipts, "
+                      "by own time):")
+        console.print(pure.profile, markup=False, highlight=False)
+
+    summary = Table(title="Summary against the targets")
+    for name in ("figure", "measured", "target", "status"):
+        summary.add_column(name)
+
+    def status(ok: bool | None) -> str:
+        if ok is None:
+            return "[yellow]NOT MEASURED[/yellow]"
+        return "[green]MET[/green]" if ok else "[red]NOT MET[/red]"
+
+    conns = f"{args.connections} conns"
+    tps = report.pgbench_tps
+    for operation, target in (("confirm", TARGET_CONFIRM_RATIO),
+                              ("calculate", TARGET_CALCULATE_RATIO)):
+        row = report.find("PostgreSQL", "HTTP", operation, conns)
+        name = f"HTTP {operation} on PostgreSQL / pgbench TPC-B"
+        if row and tps:
+            ratio = row.rate / tps
+            summary.add_row(name, f"{ratio:.2f} ({row.rate:,.0f} / {tps:,.0f} tps)",
+                            f">= {target}", status(ratio >= target and not row.errors))
+        else:
+            summary.add_row(name, "-", f">= {target}", status(None))
+    for operation in ("calculate", "confirm"):
+        row = report.find("PostgreSQL", "HTTP", operation, conns)
+        summary.add_row(f"HTTP {operation} p99 at {args.connections} connections",
+                        f"{row.p99_ms:.1f} ms" if row else "-", f"<= {TARGET_P99_MS:g} ms",
+                        status(row.p99_ms <= TARGET_P99_MS if row else None))
+    summary.add_row("pure evaluate() receipts/s, one core",
+                    f"{pure.rate:,.0f}/s" if pure and pure.receipts else "-",
+                    f">= {TARGET_EVALUATIONS:,}/s",
+                    status(pure.rate >= TARGET_EVALUATIONS if pure and pure.receipts else None))
+    console.print(summary)
+    if args.quick:
+        console.print("[yellow]--quick: short phases and few members; a smoke check, not "
+                      "figures to quote.[/yellow]")
+    if args.connections != 32:
+        console.print(f"[yellow]the targets are stated for 32 connections; this run used "
+                      f"{args.connections}.[/yellow]")
+
+
+# --- main ---------------------------------------------------------------------------------------
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--quick", action="store_true",
+                   help="2 s phases, few members: a smoke check in under a minute")
+    p.add_argument("--pg-url", default=os.environ.get("KOPILKA_BENCH_PG_URL", DEFAULT_PG_URL),
+                   help="an admin URL of the PostgreSQL server (default %(default)s); the "
+                        f"bench creates and drops {BENCH_DB} and {PGBENCH_DB} on it")
+    p.add_argument("--connections", type=int, default=32,
+                   help="concurrent HTTP connections and pgbench clients")
+    p.add_argument("--seconds", type=float, default=None, help="per phase (default 10; 2 quick)")
+    p.add_argument("--members", type=int, default=None,
+                   help="members with a year of history on PostgreSQL (default 400; 40 quick)")
+    p.add_argument("--sqlite-members", type=int, default=None,
+                   help="members with history on SQLite (default 150; 25 quick)")
+    p.add_argument("--pure-receipts", type=int, default=2000,
+                   help="distinct pre-built receipts the pure evaluation cycles over")
+    p.add_argument("--pg-workers", type=int, default=2, help="server workers on PostgreSQL")
+    p.add_argument("--server-pool", type=int, default=20,
+                   help="KOPILKA_DB_POOL_SIZE of the server (per worker)")
+    p.add_argument("--profile", action="store_true",
+                   help="print the pure evaluation's profile even when the target is met")
+    p.add_argument("--no-postgres", action="store_true", help="skip pgbench and PostgreSQL")
+    args = p.parse_args(argv)
+    if args.seconds is None:
+        args.seconds = 2.0 if args.quick else 10.0
+    if args.members is None:
+        args.members = 40 if args.quick else 400
+    if args.sqlite_members is None:
+        args.sqlite_members = 25 if args.quick else 150
+    args.warmup = 0.5 if args.quick else 1.0
+    if min(args.members, args.sqlite_members, args.connections, args.pure_receipts) < 1 \
+            or args.seconds <= 0:
+        p.error("--members, --sqlite-members, --connections, --pure-receipts and --seconds "
+                "must be positive")
+    return args
+
+
+def _terminate(signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    signal.signal(signal.SIGTERM, _terminate)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    args.wrk = shutil.which("wrk")
+    report = Report()
+    pure: Pure | None = None
+    scratch = Scratch()
+    started = time.perf_counter()
+    failed = False
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix="kopilka-till-"))
+        scratch.callback(shutil.rmtree, tmp, True, what=f"temp dir {tmp}")
+        pg_url = None if args.no_postgres else args.pg_url
+        describe_machine(report, pg_url, args.wrk)
+        if pg_url:
+            if Path(PGBENCH).exists():
+                run_pgbench(scratch, report, pg_url, args, db=PGBENCH_DB)
+            else:
+                report.notes.append(f"[red]{PGBENCH} not found: no pgbench baseline[/red]")
+            if args.wrk:
+                url = create_database(scratch, pg_url, BENCH_DB)
+                http_phases(report, scratch, tmp, url, args)
+                drop_database(pg_url, BENCH_DB)
+            else:
+                report.notes.append("[red]wrk not found: HTTP phases skipped. Install it: "
+                                    "apt-get install -y wrk[/red]")
+        pure = sqlite_phases(report, scratch, tmp, args)
+    except KeyboardInterrupt:
+        console.print("[yellow]interrupted: cleaning up[/yellow]")
+        failed = True
+    except Exception:
+        console.print_exception(max_frames=8)
+        failed = True
+    finally:
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # let the cleanup finish
+        scratch.close()
+        signal.signal(signal.SIGINT, previous)
+    if report.rows or report.pgbench_tps is not None or pure is not None:
+        print_report(report, pure, args)
+    log(f"done in {time.perf_counter() - started:.0f} s; databases, server and temp files "
+        f"removed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
