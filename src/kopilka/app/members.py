@@ -184,7 +184,7 @@ def resolve(uow: UnitOfWork, ref: dict[str, str]) -> str:
     kind, value = next(iter(given.items()))
     member_id: str | None
     if kind == "member_id":
-        member_id = value if uow.members.get(value) else None
+        member_id = value if uow.members.brief(value) else None
     elif kind == "card":
         if not is_valid_card_number(value):
             raise InvalidInput(f"{value} is not a valid card number (check digit)",

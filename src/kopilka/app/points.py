@@ -68,8 +68,10 @@ def _post(uow: UnitOfWork, member_id: str, cur: PointCurrency, plan: L.Plan,
 def earn(uow: UnitOfWork, member_id: str, cur: PointCurrency, points: int, *, now: datetime,
          meta: TransactionMeta, expires_at: datetime | None = None,
          activates_at: datetime | None = None, activation_event: str | None = None,
-         code: L.Code = L.Code.EARN) -> Posted:
-    state = _lock(uow, member_id, cur, now, with_lots=False, active_only=True)
+         code: L.Code = L.Code.EARN, locked: L.MemberPoints | None = None) -> Posted:
+    """Credit points; `locked` is the member's state when the caller already holds the lock
+    (an accrual only needs its debt, which a spend in the same transaction does not move)."""
+    state = locked or _lock(uow, member_id, cur, now, with_lots=False, active_only=True)
     plan = L.plan_accrual(state, points, lot_id=new_id(), now=now, expires_at=expires_at,
                           activates_at=activates_at, activation_event=activation_event,
                           code=code)
@@ -77,8 +79,9 @@ def earn(uow: UnitOfWork, member_id: str, cur: PointCurrency, points: int, *, no
 
 
 def spend(uow: UnitOfWork, member_id: str, cur: PointCurrency, points: int, *, now: datetime,
-          meta: TransactionMeta) -> Posted:
-    state = _lock(uow, member_id, cur, now, with_lots=True, active_only=True)
+          meta: TransactionMeta, locked: L.MemberPoints | None = None) -> Posted:
+    """Debit points; `locked` is the member's state (with lots) read under the lock already."""
+    state = locked or _lock(uow, member_id, cur, now, with_lots=True, active_only=True)
     return _post(uow, member_id, cur, L.plan_debit(state, points, now=now), meta, now, state)
 
 

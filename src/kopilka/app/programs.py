@@ -42,19 +42,22 @@ def _program(row: dict[str, Any], db_key: str) -> Program:
 
 
 def in_force(uow: UnitOfWork, at: datetime) -> Program:
-    row = uow.programs.in_force(at)
-    if row is None:
+    number = uow.programs.version_in_force(at)
+    if number is None:
         raise NotFound(f"no program version is in force at {at.isoformat()}",
                        code="no_program")
-    return _program(row, str(uow.conn.engine.url))
+    return version(uow, number)
 
 
 def in_force_or_none(uow: UnitOfWork, at: datetime) -> Program | None:
-    row = uow.programs.in_force(at)
-    return None if row is None else _program(row, str(uow.conn.engine.url))
+    number = uow.programs.version_in_force(at)
+    return None if number is None else version(uow, number)
 
 
 def version(uow: UnitOfWork, number: int) -> Program:
+    cached = _cache.get((str(uow.conn.engine.url), number))
+    if cached is not None:
+        return cached
     row = uow.programs.get(number)
     if row is None:
         raise NotFound(f"program version {number} not found", code="program_version_not_found")

@@ -52,11 +52,14 @@ class Context:
     program: Program
     member: dict[str, Any] | None
     state: MemberState | None
+    points: dict[str, L.MemberPoints] = field(default_factory=dict)  # by currency, locked
 
 
 def member_state(uow: UnitOfWork, program: Program, member: dict[str, Any], at: datetime,
-                 now: datetime, *, lock: bool, extra_spendable: int = 0) -> MemberState:
-    """Tier, spendable points and tier progress; with `lock`, under the member's lock."""
+                 now: datetime, *, lock: bool, extra_spendable: int = 0,
+                 points_out: dict[str, L.MemberPoints] | None = None) -> MemberState:
+    """Tier, spendable points and tier progress; with `lock`, under the member's lock
+    (the locked points per currency are left in `points_out` for posting)."""
     currencies = sorted({r.currency for r in program.earn}
                         | ({program.burn.currency} if program.burn else set()))
     spendable = available = 0
@@ -70,6 +73,8 @@ def member_state(uow: UnitOfWork, program: Program, member: dict[str, Any], at: 
             lots = uow.ledger.open_lots(member["member_id"], code)
             points = L.MemberPoints(uow.ledger.balance(member["member_id"], code), lots,
                                     cur.min_available)
+        if points_out is not None:
+            points_out[code] = points
         if program.burn and code == program.burn.currency:
             spendable = max(L.spendable(points, now), 0) + extra_spendable
             available = points.balance.available + extra_spendable
@@ -86,10 +91,14 @@ def context(uow: UnitOfWork, receipt: ReceiptInput, now: datetime, *, lock: bool
     program = programs.in_force(uow, receipt.occurred_at)
     if not receipt.member:
         return Context(program, None, None)
-    member = M.require_active(uow, M.resolve(uow, receipt.member))
+    member = uow.members.brief(M.resolve(uow, receipt.member))
+    if member["status"] != "active":
+        raise DomainError(f"member {member['member_id']} is {member['status']}",
+                          code="member_not_active", status=409)
+    points: dict[str, L.MemberPoints] = {}
     state = member_state(uow, program, member, receipt.occurred_at, now, lock=lock,
-                         extra_spendable=extra_spendable)
-    return Context(program, member, state)
+                         extra_spendable=extra_spendable, points_out=points)
+    return Context(program, member, state, points if lock else {})
 
 
 def program_currency(uow: UnitOfWork, receipt: ReceiptInput) -> str:
@@ -132,7 +141,8 @@ def confirm(uow: UnitOfWork, receipt: ReceiptInput, request: dict[str, Any], dig
         for accrual in evaluation.accruals:
             cur = ctx.program.currency(accrual.currency)
             posted = P.earn(uow, member_id, cur, accrual.points, now=now, meta=meta,
-                            expires_at=accrual.expires_at, activates_at=accrual.activates_at)
+                            expires_at=accrual.expires_at, activates_at=accrual.activates_at,
+                            locked=ctx.points.get(cur.code))
             effects["accruals"].append({"operation_id": posted.transaction_id,
                                         "lot_id": posted.lot_id, "currency": cur.code,
                                         "points": accrual.points,
@@ -185,7 +195,8 @@ def _spend(uow: UnitOfWork, ctx: Context, evaluation: Evaluation, held, now: dat
         posted = P.capture(uow, held.hold_id, points, now=now, meta=meta)
     elif points:
         cur = ctx.program.currency(evaluation.burn_currency)
-        posted = P.spend(uow, member_id, cur, points, now=now, meta=meta)
+        posted = P.spend(uow, member_id, cur, points, now=now, meta=meta,
+                         locked=ctx.points.get(cur.code))
     else:
         return None
     if not points:

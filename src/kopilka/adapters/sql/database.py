@@ -23,10 +23,10 @@ class SqlUnitOfWork:
     def __post_init__(self) -> None:
         hot = HotPath(self.conn)
         self.ledger = SqlLedger(self.conn, hot)
-        self.members = SqlMembers(self.conn)
+        self.members = SqlMembers(self.conn, hot)
         self.idempotency = SqlIdempotency(self.conn, hot)
-        self.programs = SqlPrograms(self.conn)
-        self.receipts = SqlReceipts(self.conn)
+        self.programs = SqlPrograms(self.conn, hot)
+        self.receipts = SqlReceipts(self.conn, hot)
 
 
 class SqlDatabase:

@@ -52,6 +52,25 @@ STATEMENTS = {
                 "WHERE scope = :scope AND key = :key",
     "store_key": "UPDATE idempotency_keys SET status_code = :status, response = :response, "
                  "member_id = :member_id WHERE scope = :scope AND key = :key",
+    "member_brief": "SELECT member_id, first_name, tier_code, status FROM members "
+                    "WHERE member_id = :m",
+    "balance": "SELECT available, pending, held, debt FROM member_balances "
+               "WHERE member_id = :m AND currency = :cur",
+    "open_lots": "SELECT lot_id, amount, state, created_at, expires_at, activates_at, "
+                 "activation_event, available, pending FROM point_lots WHERE member_id = :m "
+                 "AND currency = :cur AND state = 'active' AND available > 0",
+    "qualifying": "SELECT COALESCE(SUM(qualifying_value), 0) FROM receipts "
+                  "WHERE member_id = :m AND status = 'confirmed' AND occurred_at >= :start "
+                  "AND occurred_at < :end",
+    "program_in_force": "SELECT version FROM program_versions WHERE effective_from <= :at "
+                        "ORDER BY effective_from DESC, version DESC LIMIT 1",
+    "insert_receipt": "INSERT INTO receipts (store_id, receipt_id, receipt_key, member_id, "
+                      "partner_id, status, occurred_at, program_version, request_sha256, "
+                      "request, result, effects, total_payable, qualifying_value, created_at, "
+                      "updated_at) VALUES (:store_id, :receipt_id, :receipt_key, :member_id, "
+                      ":partner_id, :status, :occurred_at, :program_version, :request_sha256, "
+                      ":request, :result, :effects, :total_payable, :qualifying_value, "
+                      ":created_at, :updated_at)",
     "expiring": "SELECT expires_at, SUM(available) FROM point_lots WHERE member_id = :m "
                 "AND currency = :cur AND state = 'active' AND available > 0 "
                 "AND expires_at IS NOT NULL GROUP BY expires_at ORDER BY expires_at LIMIT 20",

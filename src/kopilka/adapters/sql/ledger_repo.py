@@ -40,12 +40,7 @@ from kopilka.domain.ledger import (
 
 _b, _l = member_balances.c, point_lots.c
 _m = sa.bindparam
-_BALANCE = sa.select(_b.available, _b.pending, _b.held, _b.debt).where(
-    _b.member_id == _m("m"), _b.currency == _m("cur"))
 _MEMBER_EXISTS = sa.select(members.c.member_id).where(members.c.member_id == _m("m"))
-_OPEN_LOTS = sa.select(point_lots).where(
-    _l.member_id == _m("m"), _l.currency == _m("cur"), _l.state == LotState.ACTIVE.value,
-    _l.available > 0)
 
 
 def _lot(row: sa.Row) -> Lot:
@@ -87,15 +82,20 @@ class SqlLedger:
         return MemberPoints(balance=balance, lots=lots, min_available=min_available), status
 
     def _select_balance(self, member_id: str, currency: str) -> Balance | None:
-        row = self.conn.execute(_BALANCE, {"m": member_id, "cur": currency}).first()
-        return None if row is None else Balance(row.available, row.pending, row.held, row.debt)
+        row = self.hot.one("balance", {"m": member_id, "cur": currency})
+        return None if row is None else Balance(*row)
 
     def balance(self, member_id: str, currency: str) -> Balance:
         return self._select_balance(member_id, currency) or Balance()
 
     def open_lots(self, member_id: str, currency: str) -> list[Lot]:
-        rows = self.conn.execute(_OPEN_LOTS, {"m": member_id, "cur": currency})
-        return [_lot(r) for r in rows]
+        """Active lots with points left (read on every spend: on the hot path)."""
+        ts = self.hot.read_ts
+        return [Lot(lot_id=r[0], amount=r[1], state=LotState(r[2]), created_at=ts(r[3]),
+                    expires_at=ts(r[4]) if r[4] is not None else None,
+                    activates_at=ts(r[5]) if r[5] is not None else None,
+                    activation_event=r[6], available=r[7], pending=r[8])
+                for r in self.hot.all("open_lots", {"m": member_id, "cur": currency})]
 
     def pending_lots(self, member_id: str, currency: str) -> list[Lot]:
         c = point_lots.c

@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from kopilka.adapters.sql.hot import HotPath
 from kopilka.adapters.sql.tables import (
     api_keys,
     card_serial,
@@ -27,8 +28,15 @@ from kopilka.domain.verification import Challenge, Target
 
 
 class SqlMembers:
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, hot: HotPath | None = None) -> None:
         self.conn = conn
+        self.hot = hot or HotPath(conn)
+
+    def brief(self, member_id: str) -> dict[str, Any] | None:
+        """member_id, first_name, tier_code, status: what the till needs (hot path)."""
+        row = self.hot.one("member_brief", {"m": member_id})
+        return None if row is None else dict(zip(("member_id", "first_name", "tier_code",
+                                                   "status"), row, strict=True))
 
     # --- members ---------------------------------------------------------------------------
 

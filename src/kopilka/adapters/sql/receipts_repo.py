@@ -8,14 +8,21 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from kopilka.adapters.sql.hot import HotPath
 from kopilka.adapters.sql.tables import program_versions, receipt_returns, receipts
 
 _v, _r, _ret = program_versions.c, receipts.c, receipt_returns.c
 
 
 class SqlPrograms:
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, hot: HotPath | None = None) -> None:
         self.conn = conn
+        self.hot = hot or HotPath(conn)
+
+    def version_in_force(self, at: datetime) -> int | None:
+        """The number of the version in force at `at` (every receipt asks: hot path)."""
+        row = self.hot.one("program_in_force", {"at": self.hot.ts(at)})
+        return None if row is None else row[0]
 
     def add(self, *, name: str, effective_from: datetime, document: dict[str, Any],
             now: datetime, author: str) -> int:
@@ -48,8 +55,9 @@ class SqlPrograms:
 
 
 class SqlReceipts:
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, hot: HotPath | None = None) -> None:
         self.conn = conn
+        self.hot = hot or HotPath(conn)
 
     def get(self, store_id: str, receipt_id: str, *, lock: bool = False) -> dict[str, Any] | None:
         query = sa.select(receipts).where(_r.store_id == store_id, _r.receipt_id == receipt_id)
@@ -59,7 +67,10 @@ class SqlReceipts:
         return dict(row) if row else None
 
     def add(self, row: dict[str, Any]) -> None:
-        self.conn.execute(receipts.insert().values(**row))
+        hot = self.hot
+        values = {**row, **{k: hot.json(row[k]) for k in ("request", "result", "effects")},
+                  **{k: hot.ts(row[k]) for k in ("occurred_at", "created_at", "updated_at")}}
+        hot.run("insert_receipt", values)
 
     def update(self, store_id: str, receipt_id: str, values: dict[str, Any]) -> None:
         self.conn.execute(receipts.update().where(
@@ -67,10 +78,9 @@ class SqlReceipts:
 
     def qualifying_total(self, member_id: str, start: datetime, end: datetime) -> int:
         """The tier measure of the member's confirmed receipts in [start, end)."""
-        return int(self.conn.execute(
-            sa.select(sa.func.coalesce(sa.func.sum(_r.qualifying_value), 0)).where(
-                _r.member_id == member_id, _r.status == "confirmed",
-                _r.occurred_at >= start, _r.occurred_at < end)).scalar_one())
+        row = self.hot.one("qualifying", {"m": member_id, "start": self.hot.ts(start),
+                                          "end": self.hot.ts(end)})
+        return int(row[0])
 
     def of_member(self, member_id: str, *, limit: int) -> list[dict[str, Any]]:
         rows = self.conn.execute(sa.select(_r.store_id, _r.receipt_id, _r.receipt_key, _r.status,
