@@ -6,7 +6,6 @@ from datetime import date, datetime
 from typing import Annotated, Any
 
 from pydantic import (
-    AfterValidator,
     AwareDatetime,
     BaseModel,
     ConfigDict,
@@ -16,14 +15,11 @@ from pydantic import (
 )
 
 
-def _printable(value: str) -> str:
-    """Refuse control characters (NUL breaks PostgreSQL text; none belong in these fields)."""
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
-        raise ValueError("control characters are not allowed")
-    return value
-
-
-Clean = AfterValidator(_printable)
+# Control characters are refused in every text field: NUL breaks PostgreSQL text, and none of
+# them belongs in a name, an id or a reason.
+# A pattern is checked in pydantic's compiled core; a Python validator on every string field
+# cost 7% of a till request (measured with py-spy).
+Clean = Field(pattern=r"^[^\x00-\x1f\x7f]*$")
 Name = Annotated[str, Field(min_length=1, max_length=100), Clean]
 Id64 = Annotated[str, Field(min_length=1, max_length=64), Clean]
 Reason = Annotated[str, Field(min_length=1, max_length=500), Clean]
@@ -123,7 +119,7 @@ class CaptureIn(Strict):
 
 
 class VerificationIn(Strict):
-    target: Annotated[str, Field(pattern="^(phone|email)$"), Clean] = "phone"
+    target: Annotated[str, Field(pattern="^(phone|email)$")] = "phone"
 
 
 class VerificationCodeIn(Strict):
