@@ -154,7 +154,6 @@ class _Work:
     applied: list[Effect] = field(default_factory=list)
     rejected: list[Rejection] = field(default_factory=list)
     messages: list[str] = field(default_factory=list)
-    index: dict[str, int] = field(default_factory=dict)
     _membership: dict[Goods, list[bool]] = field(default_factory=dict)
 
     def member_of(self, goods: Goods, receipt: Receipt) -> list[bool]:
@@ -172,8 +171,7 @@ class _Work:
 def evaluate(program: Program, receipt: Receipt, member: MemberState | None) -> Evaluation:
     _check(receipt)
     lines = receipt.lines
-    work = _Work(amounts=[line.amount for line in lines],
-                 index={line.line_id: i for i, line in enumerate(lines)})
+    work = _Work(amounts=[line.amount for line in lines])
     n = len(lines)
     work.discounts, work.redeemed, work.redeemed_value = [0] * n, [0] * n, [0] * n
     tier = program.tiers.level(member.tier_code) if member and program.tiers else None
@@ -357,34 +355,48 @@ def _earn_shares(program: Program, rule: EarnRule, receipt: Receipt, tier: Tier 
     """Each line's exact points as numerator / common denominator (integers, no rounding):
     paid x percent x (tier and matching multipliers) / value of a point."""
     cur = program.currency(rule.currency)
-    percent = rule.ladder.percent_for(sum(totals))
-    step = rule.ladder.next_step(sum(totals))
+    paid = sum(totals)
+    percent = rule.ladder.percent_for(paid)
+    step = rule.ladder.next_step(paid)
     if step is not None and step.percent > percent:
-        work.messages.append(f"Buy for {format_money(step.from_kopecks - sum(totals))} more "
+        work.messages.append(f"Buy for {format_money(step.from_kopecks - paid)} more "
                              f"to earn {step.percent}%")
     if cur.unit_value_kopecks == 0 or percent <= 0:
         return None
     p_num, p_den = percent.as_integer_ratio()
     t_num, t_den = (tier.earn_multiplier if tier is not None else Decimal(1)).as_integer_ratio()
-    factors = [m.factor.as_integer_ratio() for m in rule.multipliers]
     denominator = p_den * 100 * t_den * cur.unit_value_kopecks
-    for _, f_den in factors:
-        denominator *= f_den
+    base = [p_num * t_num * 10 ** cur.scale] * len(totals)  # per line, before multipliers
     excluded = work.member_of(rule.excluded, receipt)
-    numerators = []
-    for i, (line, total) in enumerate(zip(receipt.lines, totals, strict=True)):
-        if excluded[i] or total <= 0:
-            numerators.append(0)
-            continue
-        factor = t_num
-        for mult, (f_num, f_den) in zip(rule.multipliers, factors, strict=True):
-            if _matches(mult.when, line, receipt, work):
-                factor *= f_num
-                _note_multiplier(work, mult.rule_id, mult.factor, line.line_id)
-            else:
-                factor *= f_den
-        numerators.append(total * p_num * factor * 10 ** cur.scale)
+    earning = [not excluded[i] and total > 0 for i, total in enumerate(totals)]
+    for mult in rule.multipliers:
+        f_num, f_den = mult.factor.as_integer_ratio()
+        denominator *= f_den
+        matching = _matching_lines(mult.when, receipt, work)
+        base = [b * (f_num if hit else f_den) for b, hit in zip(base, matching, strict=True)]
+        hits = tuple(line.line_id for line, hit, earns in zip(receipt.lines, matching, earning,
+                                                              strict=True) if hit and earns)
+        if hits:
+            work.applied.append(Effect("points_multiplier", mult.rule_id,
+                                       f"x{mult.factor} points", line_ids=hits,
+                                       rule=f"points x{mult.factor} on matching lines"))
+    numerators = [total * base[i] if earning[i] else 0 for i, total in enumerate(totals)]
     return numerators, denominator
+
+
+def _matching_lines(when: Condition, receipt: Receipt, work: _Work) -> list[bool]:
+    """Per line: does the multiplier's condition hold? The receipt-level parts (channel,
+    payment, weekday, hours; in the receipt's own time zone) are checked once."""
+    at = receipt.occurred_at
+    if ((when.channels and receipt.channel not in when.channels)
+            or (when.payment_methods
+                and not set(when.payment_methods) & set(receipt.payment_methods))
+            or (when.weekdays and at.isoweekday() not in when.weekdays)
+            or (when.hours is not None and not when.hours.start <= at.hour < when.hours.end)):
+        return [False] * len(receipt.lines)
+    if when.goods.empty:
+        return [True] * len(receipt.lines)
+    return work.member_of(when.goods, receipt)
 
 
 def _round_div(numerator: int, denominator: int, rounding: Rounding) -> int:
@@ -405,30 +417,6 @@ def _percent_of(amount: int, percent: Decimal) -> int:
     """floor(amount x percent / 100), exactly."""
     num, den = percent.as_integer_ratio()
     return amount * num // (den * 100)
-
-
-def _note_multiplier(work: _Work, rule_id: str, factor: Decimal, line_id: str) -> None:
-    for i, effect in enumerate(work.applied):
-        if effect.kind == "points_multiplier" and effect.code == rule_id:
-            work.applied[i] = Effect(effect.kind, effect.code, effect.name,
-                                     line_ids=(*effect.line_ids, line_id), rule=effect.rule)
-            return
-    work.applied.append(Effect("points_multiplier", rule_id, f"x{factor} points",
-                               line_ids=(line_id,), rule=f"points x{factor} on matching lines"))
-
-
-def _matches(when: Condition, line: Line, receipt: Receipt, work: _Work) -> bool:
-    if not when.goods.empty and not work.member_of(when.goods, receipt)[
-            work.index[line.line_id]]:
-        return False
-    if when.channels and receipt.channel not in when.channels:
-        return False
-    if when.payment_methods and not set(when.payment_methods) & set(receipt.payment_methods):
-        return False
-    if when.weekdays and receipt.occurred_at.isoweekday() not in when.weekdays:
-        return False
-    hours = when.hours
-    return hours is None or hours.start <= receipt.occurred_at.hour < hours.end
 
 
 def expiry_date(expiry: Expiry, earned_at: datetime) -> datetime | None:
