@@ -8,7 +8,6 @@ Everything is integer arithmetic: shares are exact fractions, never rounded floa
 
 from __future__ import annotations
 
-import heapq
 from collections.abc import Sequence
 from decimal import ROUND_FLOOR, Decimal
 
@@ -34,8 +33,9 @@ def distribute_fractions(total: int, numerators: Sequence[int], denominator: int
         raise ValueError(f"total {total} is not reachable from the shares")
     if left:
         remainders = [n % denominator for n in numerators]
-        # the `left` largest remainders, ties to the earlier line (nlargest is stable)
-        for i in heapq.nlargest(left, range(len(parts)), key=remainders.__getitem__):
+        # the `left` largest remainders, ties to the earlier line (the sort is stable)
+        order = sorted(range(len(parts)), key=remainders.__getitem__, reverse=True)
+        for i in order[:left]:
             parts[i] += 1
     return parts
 
