@@ -82,3 +82,30 @@ def test_lookup_shows_the_tier_name_and_its_discount(kopilka, clock) -> None:  #
     assert summary["tier"] == {"code": "gold", "name": "Gold"}
     assert summary["discount_percent"] == "10"
     assert kopilka.member(member)["tier"] == {"code": "gold", "name": "Gold"}
+
+
+def test_another_partners_key_cannot_see_cancel_or_return_a_receipt(kopilka, clock) -> None:  # noqa: ANN001
+    from kopilka.app.library import Caller
+    from kopilka.domain.errors import DomainError
+
+    kopilka.apply_program(parse_program(EXAMPLE.read_text()))
+    member = kopilka.enrol(Enrolment(phone="+79161234570",
+                                     consents={"personal_data": True})).body["member_id"]
+    clock.at = datetime(2026, 4, 1, tzinfo=UTC)
+    main, other = Caller("till-main", partner_id="main"), Caller("till-other", partner_id="other")
+    receipt = ReceiptInput(store_id="msk-001", receipt_id="p1", occurred_at=clock.at,
+                           lines=(Line("1", "TV-1", 100_000, Decimal(1), "electronics"),),
+                           member={"member_id": member})
+    kopilka.confirm(receipt, caller=main)
+    assert kopilka.receipt("msk-001", "p1", caller=main)["status"] == "confirmed"
+    for attempt in (lambda: kopilka.receipt("msk-001", "p1", caller=other),
+                    lambda: kopilka.cancel_receipt("msk-001", "p1", caller=other),
+                    lambda: kopilka.return_receipt("msk-001", "p1", "ret", [("1", Decimal(1))],
+                                                   caller=other)):
+        try:
+            attempt()
+        except DomainError as exc:
+            assert exc.code == "receipt_not_found"
+        else:
+            raise AssertionError("another partner reached the receipt")
+    assert kopilka.receipt("msk-001", "p1")["status"] == "confirmed"  # nothing changed

@@ -105,10 +105,11 @@ class TillMixin:
                                   status=409) from exc
             raise
 
-    def receipt(self, store_id: str, receipt_id: str) -> dict[str, Any]:
+    def receipt(self, store_id: str, receipt_id: str, *, caller: Any = None) -> dict[str, Any]:
+        """A stored receipt; another partner's receipt is "not found" to a partner's key."""
         with self.db.read() as uow:
             row = uow.receipts.get(store_id, receipt_id)
-            if row is None:
+            if row is None or not receipts.visible_to(row, caller):
                 raise NotFound(f"receipt {store_id}/{receipt_id} not found",
                                code="receipt_not_found")
             returns = [r["result"] for r in uow.receipts.returns_of(store_id, receipt_id)]
@@ -123,7 +124,8 @@ class TillMixin:
 
         def work(uow: UnitOfWork, now: datetime) -> Result:
             return Result(200, receipts.cancel(uow, store_id, receipt_id, now=now,
-                                               author=caller.name))
+                                               author=caller.name,
+                                               partner_id=caller.partner_id))
         return self.mutate("cancel_receipt", [store_id, receipt_id], work, caller=caller,
                            idempotency_key=idempotency_key)
 
@@ -139,7 +141,8 @@ class TillMixin:
         def work(uow: UnitOfWork, now: datetime) -> Result:
             at = occurred_at or now
             result = receipts.return_lines(uow, store_id, receipt_id, return_id, lines,
-                                           occurred_at=at, now=now, author=caller.name)
+                                           occurred_at=at, now=now, author=caller.name,
+                                           partner_id=caller.partner_id)
             uow.receipts.add_return({"store_id": store_id, "receipt_id": receipt_id,
                                      "return_id": return_id, "request_sha256": "-",
                                      "result": result, "occurred_at": at, "created_at": now})

@@ -207,21 +207,28 @@ def _spend(uow: UnitOfWork, ctx: Context, evaluation: Evaluation, held, now: dat
 
 # --- cancel and returns ---------------------------------------------------------------------
 
-def locked_receipt(uow: UnitOfWork, store_id: str, receipt_id: str) -> dict[str, Any]:
+def visible_to(row: dict[str, Any], caller: Any) -> bool:
+    """A partner's key sees its own partner's receipts only (the library sees everything)."""
+    partner = getattr(caller, "partner_id", None)
+    return partner is None or row["partner_id"] in (None, partner)
+
+
+def locked_receipt(uow: UnitOfWork, store_id: str, receipt_id: str,
+                   partner_id: str | None = None) -> dict[str, Any]:
     row = uow.receipts.get(store_id, receipt_id, lock=True)
-    if row is None:
+    if row is None or (partner_id is not None and row["partner_id"] not in (None, partner_id)):
         raise DomainError(f"receipt {store_id}/{receipt_id} not found",
                           code="receipt_not_found", status=404)
     return row
 
 
 def cancel(uow: UnitOfWork, store_id: str, receipt_id: str, *, now: datetime,
-           author: str) -> dict[str, Any]:
+           author: str, partner_id: str | None = None) -> dict[str, Any]:
     """Void a confirmed receipt: every effect not yet undone by returns is reversed. A receipt
     that was only calculated with a hold gets its holds released."""
     if uow.receipts.get(store_id, receipt_id) is None:
         return _release_holds(uow, store_id, receipt_id, now=now, author=author)
-    row = locked_receipt(uow, store_id, receipt_id)
+    row = locked_receipt(uow, store_id, receipt_id, partner_id)
     if row["status"] == "cancelled":
         return row["result"]
     program = programs.version(uow, row["program_version"])
@@ -346,10 +353,10 @@ class Undo:
 
 def return_lines(uow: UnitOfWork, store_id: str, receipt_id: str, return_id: str,
                  lines: list[tuple[str, Decimal]], *, occurred_at: datetime, now: datetime,
-                 author: str) -> dict[str, Any]:
+                 author: str, partner_id: str | None = None) -> dict[str, Any]:
     """A partial or full return: the returned share of every effect is undone exactly; what
     a full return gives back equals what the receipt did (cumulative rounding)."""
-    row = locked_receipt(uow, store_id, receipt_id)
+    row = locked_receipt(uow, store_id, receipt_id, partner_id)
     if row["status"] != "confirmed":
         raise DomainError("a cancelled receipt takes no returns", code="receipt_cancelled",
                           status=409)

@@ -48,7 +48,7 @@ def confirm(body: S.ReceiptIn, lib: Lib, who: PosKey) -> JSON:
 @router.get("/{store_id}/{receipt_id}")
 def get_receipt(store_id: PathId, receipt_id: PathId, lib: Lib, who: PosKey) -> JSON:
     who.require_store(store_id)
-    return JSON(lib.receipt(store_id, receipt_id))
+    return JSON(lib.receipt(store_id, receipt_id, caller=who.caller))
 
 
 @router.post("/{store_id}/{receipt_id}/cancel")
