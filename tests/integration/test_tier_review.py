@@ -109,3 +109,21 @@ def test_another_partners_key_cannot_see_cancel_or_return_a_receipt(kopilka, clo
         else:
             raise AssertionError("another partner reached the receipt")
     assert kopilka.receipt("msk-001", "p1")["status"] == "confirmed"  # nothing changed
+
+
+def test_cancel_or_return_of_the_upgrading_purchase_undoes_the_upgrade(kopilka, clock) -> None:  # noqa: ANN001
+    kopilka.apply_program(parse_program(EXAMPLE.read_text()))
+    member = kopilka.enrol(Enrolment(phone="+79161234571",
+                                     consents={"personal_data": True})).body["member_id"]
+    clock.at = datetime(2026, 4, 1, tzinfo=UTC)
+    _buy(kopilka, member, "u1", 300_000, clock.at)  # 3,000.00: base
+    assert _buy(kopilka, member, "u2", 300_000, clock.at)["tier"]["after"] == "silver"
+    kopilka.cancel_receipt("msk-001", "u2")
+    assert kopilka.member(member)["tier"]["code"] == "base"  # 3,000.00 spent: no silver
+    assert _buy(kopilka, member, "u3", 800_000, clock.at)["tier"]["after"] == "gold"
+    # a return that keeps 5,000+ spent keeps silver (the tier before this receipt was base)
+    kopilka.return_receipt("msk-001", "u3", "r1", [("1", Decimal("0.5"))])
+    assert kopilka.member(member)["tier"]["code"] == "silver"  # 3,000 + 4,000 = 7,000.00
+    kopilka.return_receipt("msk-001", "u3", "r2", [("1", Decimal("0.5"))])
+    assert kopilka.member(member)["tier"]["code"] == "base"
+    assert kopilka.tier(member)["qualifying_value"] == "3000.00"

@@ -242,6 +242,7 @@ def cancel(uow: UnitOfWork, store_id: str, receipt_id: str, *, now: datetime,
     uow.receipts.update(store_id, receipt_id, {"status": "cancelled", "result": result,
                                                "effects": undo.effects, "qualifying_value": 0,
                                                "updated_at": now})
+    undo_upgrade(uow, program, row, now)
     return result
 
 
@@ -399,6 +400,7 @@ def return_lines(uow: UnitOfWork, store_id: str, receipt_id: str, return_id: str
     uow.receipts.update(store_id, receipt_id, {"effects": undo.effects,
                                                "qualifying_value": qualifying,
                                                "updated_at": now})
+    undo_upgrade(uow, program, row, now)
     return result
 
 
@@ -450,15 +452,20 @@ def _qualifying_share(program: Program, shares: dict[str, int]) -> int:
             "purchases": 0}[program.tiers.measure.value]
 
 
-def reevaluate_tier(uow: UnitOfWork, program: Program, member_id: str, at: datetime) -> None:
-    """Recompute the member's tier from the qualifying value (used after returns and by the
-    tier review job)."""
-    member = M.require_member(uow, member_id)
-    if program.tiers is None:
+def undo_upgrade(uow: UnitOfWork, program: Program, row: dict[str, Any], now: datetime) -> None:
+    """After a cancel or return: an upgrade this receipt caused stands only while the tier's
+    measure still reaches it. The member falls back no lower than the tier they had before
+    the receipt, and only from a tier this receipt could have given them."""
+    tier = row["result"].get("tier")
+    if program.tiers is None or not tier or tier["before"] == tier["after"] or not row["member_id"]:
         return
-    start, end = window_bounds(program.tiers.window, program.local(at))
-    value = uow.receipts.qualifying_total(member_id, start, end)
-    reached = program.tiers.earned_level(value)
-    if reached.code != member["tier_code"]:
-        uow.members.update(member_id, {"tier_code": reached.code})
-
+    tiers = program.tiers
+    current = M.require_member(uow, row["member_id"])["tier_code"]
+    if not tiers.rank(tier["before"]) < tiers.rank(current) <= tiers.rank(tier["after"]):
+        return
+    start, end = window_bounds(tiers.window, program.local(row["occurred_at"]))
+    earned = tiers.earned_level(uow.receipts.qualifying_total(row["member_id"], start, end))
+    before = tiers.level(tier["before"])
+    fallback = earned if tiers.rank(earned.code) > tiers.rank(before.code) else before
+    if tiers.rank(fallback.code) < tiers.rank(current):
+        uow.members.update(row["member_id"], {"tier_code": fallback.code, "updated_at": now})
