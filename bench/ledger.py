@@ -896,7 +896,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--seconds", type=float, default=None, help="per phase (default 10; 2 quick)")
     p.add_argument("--members", type=int, default=None,
                    help="members to enrol and spread load over (default 2000; 200 quick)")
-    p.add_argument("--pg-workers", type=int, default=2, help="server workers on PostgreSQL")
+    p.add_argument("--pg-workers", type=int, default=2 * (os.cpu_count() or 1),
+                   help="server workers on PostgreSQL (default: 2 per CPU, as kopilka serve)")
     p.add_argument("--server-pool", type=int, default=20,
                    help="KOPILKA_DB_POOL_SIZE of the server (per worker)")
     p.add_argument("--no-postgres", action="store_true", help="skip pgbench and PostgreSQL")

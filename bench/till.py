@@ -467,7 +467,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="members with history on SQLite (default 150; 25 quick)")
     p.add_argument("--pure-receipts", type=int, default=2000,
                    help="distinct pre-built receipts the pure evaluation cycles over")
-    p.add_argument("--pg-workers", type=int, default=2, help="server workers on PostgreSQL")
+    p.add_argument("--pg-workers", type=int, default=2 * (os.cpu_count() or 1),
+                   help="server workers on PostgreSQL (default: 2 per CPU, as kopilka serve)")
     p.add_argument("--server-pool", type=int, default=20,
                    help="KOPILKA_DB_POOL_SIZE of the server (per worker)")
     p.add_argument("--profile", action="store_true",
