@@ -127,3 +127,24 @@ def test_cancel_or_return_of_the_upgrading_purchase_undoes_the_upgrade(kopilka, 
     kopilka.return_receipt("msk-001", "u3", "r2", [("1", Decimal("0.5"))])
     assert kopilka.member(member)["tier"]["code"] == "base"
     assert kopilka.tier(member)["qualifying_value"] == "3000.00"
+
+
+def test_another_partners_key_cannot_capture_or_release_a_hold(kopilka) -> None:  # noqa: ANN001
+    from kopilka.app.library import Caller
+    from kopilka.domain.errors import NotFound
+
+    member = kopilka.enrol(Enrolment(phone="+79161234572",
+                                     consents={"personal_data": True})).body["member_id"]
+    kopilka.earn(member, 500)
+    main, other = Caller("till-main", partner_id="main"), Caller("till-other", partner_id="other")
+    hold = kopilka.hold(member, 200, caller=main).body["hold_id"]
+    for attempt in (lambda: kopilka.capture(hold, caller=other),
+                    lambda: kopilka.release(hold, caller=other)):
+        try:
+            attempt()
+        except NotFound as exc:
+            assert exc.code == "hold_not_found"
+        else:
+            raise AssertionError("another partner moved the hold")
+    assert kopilka.balance(member)["on_hold"] == 200
+    assert kopilka.capture(hold, 150, caller=main).body["balance"]["available"] == 350

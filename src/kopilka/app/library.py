@@ -22,7 +22,7 @@ from kopilka.app import points as P
 from kopilka.app import programs, views
 from kopilka.app.library_till import TillMixin
 from kopilka.app.ports import Clock, CodeSender, Database, SystemClock, TransactionMeta, UnitOfWork
-from kopilka.domain.errors import Conflict, DomainError, InvalidInput
+from kopilka.domain.errors import Conflict, DomainError, InvalidInput, NotFound
 from kopilka.domain.points import PointCurrency
 from kopilka.domain.verification import Target
 
@@ -361,6 +361,7 @@ class Kopilka(TillMixin):
     def capture(self, hold_id: str, points: int | None = None, *, caller: Caller = LIBRARY,
                 idempotency_key: str | None = None) -> Result:
         def work(uow: UnitOfWork, now: datetime) -> Result:
+            self._own_hold(uow, hold_id, caller)
             posted = P.capture(uow, hold_id, points, now=now, meta=self._meta(caller, now))
             row = uow.ledger.find_hold(hold_id)
             return self._points_result(uow, row.member_id, posted,
@@ -371,12 +372,22 @@ class Kopilka(TillMixin):
     def release(self, hold_id: str, *, caller: Caller = LIBRARY,
                 idempotency_key: str | None = None) -> Result:
         def work(uow: UnitOfWork, now: datetime) -> Result:
+            self._own_hold(uow, hold_id, caller)
             posted = P.release(uow, hold_id, now=now, meta=self._meta(caller, now))
             row = uow.ledger.find_hold(hold_id)
             return self._points_result(uow, row.member_id, posted,
                                        P.currency_of(uow, row.currency), 200)
         return self.mutate("release", [hold_id], work, caller=caller,
                            idempotency_key=idempotency_key)
+
+    @staticmethod
+    def _own_hold(uow: UnitOfWork, hold_id: str, caller: Caller) -> None:
+        """A partner's key may capture or release only the holds its partner made."""
+        if caller.partner_id is None:
+            return
+        owner = uow.ledger.hold_partner(hold_id)
+        if owner is not None and owner != caller.partner_id:
+            raise NotFound(f"hold {hold_id} not found", code="hold_not_found")
 
     def activate_event(self, member_id: str, event: str) -> int:
         """Activate the member's lots waiting for `event` (e.g. phone_verified)."""

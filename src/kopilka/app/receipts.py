@@ -127,7 +127,7 @@ def hold_for(uow: UnitOfWork, ctx: Context, evaluation: Evaluation, *, now: date
 def confirm(uow: UnitOfWork, receipt: ReceiptInput, request: dict[str, Any], digest: str, *,
             now: datetime, partner_id: str | None, author: str) -> dict[str, Any]:
     """Post a purchase: spend (or capture the hold), accrue, move the tier; store the receipt."""
-    held = _usable_hold(uow, receipt, now)
+    held = _usable_hold(uow, receipt, now, partner_id)
     ctx = context(uow, receipt, now, lock=True, extra_spendable=held.points if held else 0)
     evaluation = evaluate(ctx.program, receipt.domain(), ctx.state)
     meta = TransactionMeta(effective_at=receipt.occurred_at, author=author,
@@ -168,11 +168,13 @@ def confirm(uow: UnitOfWork, receipt: ReceiptInput, request: dict[str, Any], dig
     return body
 
 
-def _usable_hold(uow: UnitOfWork, receipt: ReceiptInput, now: datetime):  # noqa: ANN202
+def _usable_hold(uow: UnitOfWork, receipt: ReceiptInput, now: datetime,  # noqa: ANN202
+                 partner_id: str | None):
     if receipt.hold_id is None:
         return None
     row = uow.ledger.find_hold(receipt.hold_id)
-    if row is None:
+    owner = uow.ledger.hold_partner(receipt.hold_id) if row is not None else None
+    if row is None or (partner_id is not None and owner not in (None, partner_id)):
         raise DomainError(f"hold {receipt.hold_id} not found", code="hold_not_found",
                           status=404)
     if row.status != "active" or row.expires_at <= now:

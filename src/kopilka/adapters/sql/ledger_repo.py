@@ -203,6 +203,12 @@ class SqlLedger:
         lots = self.lots(member_id, [r.lot_id for r in rows])
         return [HeldPart(lots[r.lot_id], int(r.points)) for r in rows if r.points]
 
+    def hold_partner(self, hold_id: str) -> str | None:
+        """The partner whose key reserved the hold (from the hold's own transaction)."""
+        t = ledger_transactions.c
+        return self.conn.execute(sa.select(t.partner_id).where(
+            t.hold_id == hold_id, t.code == Code.HOLD.value).limit(1)).scalar()
+
     def holds_of_receipt(self, store_id: str, receipt_id: str) -> list[str]:
         """Holds reserved for a receipt at calculation (found through their transactions)."""
         t = ledger_transactions.c
