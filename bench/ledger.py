@@ -873,12 +873,40 @@ def print_report(report: Report, args: argparse.Namespace) -> None:
                     f">= {TARGET_SQLITE_EARN:,}/s",
                     status(sqlite_earn.rate >= TARGET_SQLITE_EARN if sqlite_earn else None))
     console.print(summary)
+    print_caveats(args)
+
+
+def add_shared_args(p: argparse.ArgumentParser) -> None:
+    """Options both benches take the same way (bench/till.py imports this)."""
+    p.add_argument("--pg-url", default=os.environ.get("KOPILKA_BENCH_PG_URL", DEFAULT_PG_URL),
+                   help="an admin URL of the PostgreSQL server (default %(default)s); the "
+                        f"bench creates and drops {BENCH_DB} and {PGBENCH_DB} on it")
+    p.add_argument("--seconds", type=float, default=None, help="per phase (default 10; 2 quick)")
+    p.add_argument("--pg-workers", type=int, default=2 * (os.cpu_count() or 1),
+                   help="server workers on PostgreSQL (default: 2 per CPU, as kopilka serve)")
+    p.add_argument("--server-pool", type=int, default=20,
+                   help="KOPILKA_DB_POOL_SIZE of the server (per worker)")
+    p.add_argument("--no-postgres", action="store_true", help="skip pgbench and PostgreSQL")
+
+
+def print_caveats(args: argparse.Namespace) -> None:
     if args.quick:
         console.print("[yellow]--quick: short phases and few members; a smoke check, not "
                       "figures to quote.[/yellow]")
     if args.connections != 32:
         console.print(f"[yellow]the targets are stated for 32 connections; this run used "
                       f"{args.connections}.[/yellow]")
+
+
+def _terminate(signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def stop_on_signals() -> None:
+    """SIGTERM and SIGINT end the run through the cleanup stack (even if SIGINT was ignored
+    by whoever started us)."""
+    signal.signal(signal.SIGTERM, _terminate)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 # --- main ---------------------------------------------------------------------------------------
@@ -888,19 +916,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true",
                    help="2 s phases and 200 members: a smoke check in under a minute")
-    p.add_argument("--pg-url", default=os.environ.get("KOPILKA_BENCH_PG_URL", DEFAULT_PG_URL),
-                   help="an admin URL of the PostgreSQL server (default %(default)s); the "
-                        f"bench creates and drops {BENCH_DB} and {PGBENCH_DB} on it")
+    add_shared_args(p)
     p.add_argument("--connections", type=int, default=32,
                    help="concurrent HTTP connections, pgbench clients, in-process threads")
-    p.add_argument("--seconds", type=float, default=None, help="per phase (default 10; 2 quick)")
     p.add_argument("--members", type=int, default=None,
                    help="members to enrol and spread load over (default 2000; 200 quick)")
-    p.add_argument("--pg-workers", type=int, default=2 * (os.cpu_count() or 1),
-                   help="server workers on PostgreSQL (default: 2 per CPU, as kopilka serve)")
-    p.add_argument("--server-pool", type=int, default=20,
-                   help="KOPILKA_DB_POOL_SIZE of the server (per worker)")
-    p.add_argument("--no-postgres", action="store_true", help="skip pgbench and PostgreSQL")
     p.add_argument("--no-sqlite", action="store_true", help="skip SQLite")
     p.add_argument("--no-http", action="store_true", help="skip the HTTP phases (no wrk)")
     args = p.parse_args(argv)
@@ -914,14 +934,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def _terminate(signum: int, _frame: object) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, _terminate)
-    signal.signal(signal.SIGINT, signal.default_int_handler)  # even if started with it ignored
+    stop_on_signals()
     args.wrk = None if args.no_http else shutil.which("wrk")
     report = Report()
     scratch = Scratch()

@@ -40,12 +40,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from ledger import (  # noqa: E402 - after the path is set
-    DEFAULT_PG_URL,
     PGBENCH,
     Report,
     Row,
     Scratch,
     Server,
+    add_shared_args,
     check_ledger,
     console,
     create_database,
@@ -55,11 +55,13 @@ from ledger import (  # noqa: E402 - after the path is set
     log,
     make_library,
     percentile,
+    print_caveats,
     print_machine,
     run_in_process,
     run_pgbench,
     run_wrk_script,
     server_errors,
+    stop_on_signals,
     stop_process,
 )
 
@@ -440,12 +442,7 @@ def print_report(report: Report, pure: Pure | None, args: argparse.Namespace) ->
                     f">= {TARGET_EVALUATIONS:,}/s",
                     status(pure.rate >= TARGET_EVALUATIONS if pure and pure.receipts else None))
     console.print(summary)
-    if args.quick:
-        console.print("[yellow]--quick: short phases and few members; a smoke check, not "
-                      "figures to quote.[/yellow]")
-    if args.connections != 32:
-        console.print(f"[yellow]the targets are stated for 32 connections; this run used "
-                      f"{args.connections}.[/yellow]")
+    print_caveats(args)
 
 
 # --- main ---------------------------------------------------------------------------------------
@@ -455,25 +452,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true",
                    help="2 s phases, few members: a smoke check in under a minute")
-    p.add_argument("--pg-url", default=os.environ.get("KOPILKA_BENCH_PG_URL", DEFAULT_PG_URL),
-                   help="an admin URL of the PostgreSQL server (default %(default)s); the "
-                        f"bench creates and drops {BENCH_DB} and {PGBENCH_DB} on it")
+    add_shared_args(p)
     p.add_argument("--connections", type=int, default=32,
                    help="concurrent HTTP connections and pgbench clients")
-    p.add_argument("--seconds", type=float, default=None, help="per phase (default 10; 2 quick)")
     p.add_argument("--members", type=int, default=None,
                    help="members with a year of history on PostgreSQL (default 400; 40 quick)")
     p.add_argument("--sqlite-members", type=int, default=None,
                    help="members with history on SQLite (default 150; 25 quick)")
     p.add_argument("--pure-receipts", type=int, default=2000,
                    help="distinct pre-built receipts the pure evaluation cycles over")
-    p.add_argument("--pg-workers", type=int, default=2 * (os.cpu_count() or 1),
-                   help="server workers on PostgreSQL (default: 2 per CPU, as kopilka serve)")
-    p.add_argument("--server-pool", type=int, default=20,
-                   help="KOPILKA_DB_POOL_SIZE of the server (per worker)")
     p.add_argument("--profile", action="store_true",
                    help="print the pure evaluation's profile even when the target is met")
-    p.add_argument("--no-postgres", action="store_true", help="skip pgbench and PostgreSQL")
     args = p.parse_args(argv)
     if args.seconds is None:
         args.seconds = 2.0 if args.quick else 10.0
@@ -489,14 +478,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def _terminate(signum: int, _frame: object) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    signal.signal(signal.SIGTERM, _terminate)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+    stop_on_signals()
     args.wrk = shutil.which("wrk")
     report = Report()
     pure: Pure | None = None
