@@ -238,11 +238,9 @@ class PureRun:
 
     def hold(self, data: st.DataObject) -> None:
         points = data.draw(st.integers(1, 400))
-        in_lots = (self.books.spendable(self.now) + self.books.balance.debt
-                   + self.books.min_available)
-        if points > in_lots and points <= self.books.spendable(self.now):
-            return  # a hold into the credit floor: known bug, see test_ledger_planning.py
-        if points > self.books.spendable(self.now):
+        # holds come from lots, never from a credit floor: at most lots less debt
+        cap = self.books.spendable(self.now) + self.books.min_available
+        if points > cap:
             with pytest.raises(InsufficientPoints):
                 plan_hold(self.books.state(), points, now=self.now)
             return
