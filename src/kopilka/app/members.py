@@ -202,6 +202,17 @@ def resolve(uow: UnitOfWork, ref: dict[str, str]) -> str:
     return member_id
 
 
+def resolve_brief(uow: UnitOfWork, ref: dict[str, str]) -> dict[str, Any]:
+    """The till's view of the referenced member (one read when the reference is the id)."""
+    member_id = ref.get("member_id")
+    if member_id is not None and len([v for v in ref.values() if v is not None]) == 1:
+        brief = uow.members.brief(member_id)
+        if brief is None:
+            raise NotFound("no member matches this reference", code="member_not_found")
+        return brief
+    return uow.members.brief(resolve(uow, ref))
+
+
 def start_verification(uow: UnitOfWork, member_id: str, target: V.Target, *, now: datetime,
                        key: bytes) -> tuple[V.Challenge, str]:
     """Create a challenge; returns it and the code to deliver (after commit)."""

@@ -91,7 +91,7 @@ def context(uow: UnitOfWork, receipt: ReceiptInput, now: datetime, *, lock: bool
     program = programs.in_force(uow, receipt.occurred_at)
     if not receipt.member:
         return Context(program, None, None)
-    member = uow.members.brief(M.resolve(uow, receipt.member))
+    member = M.resolve_brief(uow, receipt.member)
     if member["status"] != "active":
         raise DomainError(f"member {member['member_id']} is {member['status']}",
                           code="member_not_active", status=409)
@@ -293,7 +293,8 @@ class Undo:
         if points <= 0:
             return
         cur = self.program.currency(accrual["currency"])
-        P.lock_state(self.uow, self.member_id, cur, self.now)
+        # one read under the lock: cancelling pending points moves neither lots nor debt
+        state = P.lock_state(self.uow, self.member_id, cur, self.now)
         lot = self.uow.ledger.lots(self.member_id, [accrual["lot_id"]])[accrual["lot_id"]]
         left = points
         if lot.state is L.LotState.PENDING and lot.pending > 0:
@@ -302,11 +303,11 @@ class Undo:
             self.uow.ledger.post(self.member_id, cur.code, plan, self.meta, now=self.now)
             left -= part
         if left:
-            self._take_available(cur, left, lot.lot_id)
+            self._take_available(cur, left, lot.lot_id, state)
         self.effects["withdrawn"][accrual["lot_id"]] = self.withdrawn(accrual) + points
 
-    def _take_available(self, cur, points: int, lot_id: str) -> None:  # noqa: ANN001
-        state = P.lock_state(self.uow, self.member_id, cur, self.now)
+    def _take_available(self, cur, points: int, lot_id: str,  # noqa: ANN001
+                        state: L.MemberPoints) -> None:
         negative = self.program.returns_policy.value == "negative_balance"
         if not negative:
             can = max(L.spendable(state, self.now), 0)
