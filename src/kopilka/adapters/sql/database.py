@@ -8,7 +8,12 @@ from dataclasses import dataclass
 
 from sqlalchemy.engine import Connection, Engine
 
-from kopilka.adapters.sql.engine import make_engine, read_transaction, write_transaction
+from kopilka.adapters.sql.engine import (
+    make_engine,
+    read_transaction,
+    write_transaction,
+    writer,
+)
 from kopilka.adapters.sql.hot import HotPath
 from kopilka.adapters.sql.idempotency_repo import SqlIdempotency
 from kopilka.adapters.sql.ledger_repo import SqlLedger
@@ -33,10 +38,11 @@ class SqlDatabase:
     def __init__(self, url: str, *, pool_size: int = 10) -> None:
         self.url = url
         self.engine: Engine = make_engine(url, pool_size=pool_size)
+        self._writer: Engine = writer(self.engine)
 
     @contextmanager
     def write(self) -> Iterator[SqlUnitOfWork]:
-        with write_transaction(self.engine) as conn:
+        with write_transaction(self._writer) as conn:
             yield SqlUnitOfWork(conn)
 
     @contextmanager
