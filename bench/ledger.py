@@ -614,13 +614,16 @@ class Server:
     """`kopilka serve` in its own session, so that it and its workers can be stopped."""
 
     def __init__(self, scratch: Scratch, tmp: Path, url: str, workers: int,
-                 pool_size: int) -> None:
+                 pool_size: int, *, app: list[str] | None = None,
+                 env: dict[str, str] | None = None) -> None:
+        """`app`: another server command to run instead of `kopilka serve` (it gets
+        `--host`, `--port` and `--workers` appended), with `env` added to the environment."""
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log_path = tmp / f"server-{self.port}.log"
         env = dict(os.environ, KOPILKA_DATABASE_URL=url, KOPILKA_DB_POOL_SIZE=str(pool_size),
-                   KOPILKA_LOG_LEVEL="WARNING", KOPILKA_OTP_SENDER="memory")
-        cmd = [sys.executable, "-m", "kopilka.entrypoints.cli.main", "serve",
+                   KOPILKA_LOG_LEVEL="WARNING", KOPILKA_OTP_SENDER="memory", **(env or {}))
+        cmd = [*(app or [sys.executable, "-m", "kopilka.entrypoints.cli.main", "serve"]),
                "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(workers)]
         self.log_file = open(self.log_path, "wb")  # noqa: SIM115 - closed by the scratch stack
         scratch.callback(self.log_file.close, what="server log")

@@ -3,6 +3,7 @@
 pure receipt evaluation on one core.
 
     .venv/bin/python bench/till.py [--quick] [--pg-url URL] [--connections 32] [--seconds 10]
+    .venv/bin/python bench/till.py --pure-only [--seconds 5] [--profile]
 
 One run prints the machine and versions, pgbench TPC-B on the same PostgreSQL as a yardstick,
 rate and p50/p99 latency of `POST /v1/receipts/calculate` and `POST /v1/receipts` (confirm)
@@ -13,6 +14,8 @@ versions, tiers, balances, returns); receipts have 5-30 lines from the demo cata
 third of them redeem points. Everything it creates (databases kopilka_till_bench and
 kopilka_till_pgbench, the server, temp files) is removed at the end, also on Ctrl-C or an error.
 Shared machinery (pgbench, CPU accounting, the server, wrk, cleanup) comes from bench/ledger.py.
+`--pure-only` runs only what the pure evaluation needs (members with history on SQLite in a temp
+dir, then the pure phase and its report): a quick loop for work on `evaluate`.
 """
 
 from __future__ import annotations
@@ -325,6 +328,16 @@ def sqlite_phases(report: Report, scratch: Scratch, tmp: Path,
     return pure
 
 
+def pure_phase_only(scratch: Scratch, tmp: Path, args: argparse.Namespace) -> Pure:
+    """--pure-only: the SQLite members and program versions the pure phase reads, then the pure
+    phase (no HTTP, no in-process till phases, no ledger check)."""
+    url = f"sqlite:///{tmp / 'till.db'}"
+    k = make_library(url, 8)
+    scratch.callback(k.db.dispose, what="SQLite engine")
+    ids = with_history(k, "SQLite", args.sqlite_members)
+    return pure_evaluation(k, ids, args)
+
+
 def pure_evaluation(k: Kopilka, ids: list[str], args: argparse.Namespace) -> Pure:
     """`evaluate` alone in a loop over pre-built receipts, with the program in force and each
     member's real state (tier, spendable points, tier progress) read once beforehand."""
@@ -422,8 +435,9 @@ def print_report(report: Report, pure: Pure | None, args: argparse.Namespace) ->
 
     conns = f"{args.connections} conns"
     tps = report.pgbench_tps
-    for operation, target in (("confirm", TARGET_CONFIRM_RATIO),
-                              ("calculate", TARGET_CALCULATE_RATIO)):
+    http_targets = () if args.pure_only else (("confirm", TARGET_CONFIRM_RATIO),
+                                              ("calculate", TARGET_CALCULATE_RATIO))
+    for operation, target in http_targets:
         row = report.find("PostgreSQL", "HTTP", operation, conns)
         name = f"HTTP {operation} on PostgreSQL / pgbench TPC-B"
         if row and tps:
@@ -432,7 +446,7 @@ def print_report(report: Report, pure: Pure | None, args: argparse.Namespace) ->
                             f">= {target}", status(ratio >= target and not row.errors))
         else:
             summary.add_row(name, "-", f">= {target}", status(None))
-    for operation in ("calculate", "confirm"):
+    for operation in () if args.pure_only else ("calculate", "confirm"):
         row = report.find("PostgreSQL", "HTTP", operation, conns)
         summary.add_row(f"HTTP {operation} p99 at {args.connections} connections",
                         f"{row.p99_ms:.1f} ms" if row else "-", f"<= {TARGET_P99_MS:g} ms",
@@ -463,6 +477,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="distinct pre-built receipts the pure evaluation cycles over")
     p.add_argument("--profile", action="store_true",
                    help="print the pure evaluation's profile even when the target is met")
+    p.add_argument("--pure-only", action="store_true",
+                   help="only the pure evaluation (and the SQLite members it reads); no "
+                        "PostgreSQL, HTTP or in-process till phases")
     args = p.parse_args(argv)
     if args.seconds is None:
         args.seconds = 2.0 if args.quick else 10.0
@@ -490,9 +507,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         tmp = Path(tempfile.mkdtemp(prefix="kopilka-till-"))
         scratch.callback(shutil.rmtree, tmp, True, what=f"temp dir {tmp}")
-        pg_url = None if args.no_postgres else args.pg_url
+        pg_url = None if args.no_postgres or args.pure_only else args.pg_url
         describe_machine(report, pg_url, args.wrk)
-        if pg_url:
+        if args.pure_only:
+            pure = pure_phase_only(scratch, tmp, args)
+        elif pg_url:
             if Path(PGBENCH).exists():
                 run_pgbench(scratch, report, pg_url, args, db=PGBENCH_DB)
             else:
@@ -504,7 +523,8 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 report.notes.append("[red]wrk not found: HTTP phases skipped. Install it: "
                                     "apt-get install -y wrk[/red]")
-        pure = sqlite_phases(report, scratch, tmp, args)
+        if not args.pure_only:
+            pure = sqlite_phases(report, scratch, tmp, args)
     except KeyboardInterrupt:
         console.print("[yellow]interrupted: cleaning up[/yellow]")
         failed = True

@@ -22,6 +22,11 @@ class Settings(BaseSettings):
     otp_sender: Literal["log", "memory"] = "log"
     db_pool_size: int = Field(default=10, ge=1, le=200)
     api_key_cache_seconds: float = Field(default=5.0, ge=0, le=300)
+    # Threads per API process that run the (synchronous) request handlers. Few threads keep
+    # the tail short: with anyio's default of 40, requests queue for the GIL behind each
+    # other and p99 grows several-fold (bench/ceiling.py: 158-185 ms -> 41-50 ms at 32
+    # connections with 4). More processes, not more threads, add throughput.
+    http_threads: int = Field(default=4, ge=1, le=200)
     log_level: str = "INFO"
 
     @model_validator(mode="after")

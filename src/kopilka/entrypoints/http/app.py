@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import anyio.to_thread
 import sqlalchemy as sa
 from fastapi import FastAPI
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -22,8 +26,13 @@ State-changing calls accept `Idempotency-Key`. Errors are RFC 9457 problem+json 
 
 
 def create_app(kopilka: Kopilka, settings: Settings) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.http_threads
+        yield
+
     app = FastAPI(title="kopilka", version=__version__, description=DESCRIPTION,
-                  default_response_class=JSON)
+                  default_response_class=JSON, lifespan=lifespan)
     app.state.kopilka = kopilka
     app.state.keys = KeyStore(kopilka.db, cache_seconds=settings.api_key_cache_seconds)
     problems.install(app)
