@@ -295,27 +295,32 @@ def four_lots() -> tuple[Lot, ...]:
             active("C", 100), active("D", 40, expires=day(20)))
 
 
+def spent(*parts: tuple[int, str | None]) -> tuple[Entry, ...]:
+    """A redemption's entries: each lot's points leave member.available and land in
+    system.redeemed on the same lot (lot None: the debt part)."""
+    return (*(Entry(AVAILABLE, -points, lot) for points, lot in parts),
+            *(Entry(REDEEMED, points, lot) for points, lot in parts))
+
+
 def test_debit_consumes_lots_nearest_to_expiry_first() -> None:
     plan = plan_debit(member(*four_lots()), 100, now=T0)
     assert plan.code is Code.SPEND
     assert plan.entries == (Entry(AVAILABLE, -30, "B"), Entry(AVAILABLE, -50, "A"),
-                            Entry(AVAILABLE, -20, "D"), Entry(REDEEMED, 100))
+                            Entry(AVAILABLE, -20, "D"), Entry(REDEEMED, 30, "B"),
+                            Entry(REDEEMED, 50, "A"), Entry(REDEEMED, 20, "D"))
     assert plan.balance_delta() == Balance(available=-100)
 
 
 def test_debit_takes_never_expiring_lots_last() -> None:
     plan = plan_debit(member(*four_lots()), 150, now=T0)
-    assert plan.entries == (Entry(AVAILABLE, -30, "B"), Entry(AVAILABLE, -50, "A"),
-                            Entry(AVAILABLE, -40, "D"), Entry(AVAILABLE, -30, "C"),
-                            Entry(REDEEMED, 150))
+    assert plan.entries == spent((30, "B"), (50, "A"), (40, "D"), (30, "C"))
 
 
 def test_debit_of_lots_with_the_same_expiry_takes_the_oldest_first() -> None:
     state = member(active("young", 10, expires=day(5), created=T0),
                    active("old", 10, expires=day(5), created=day(-3)))
     plan = plan_debit(state, 15, now=T0)
-    assert plan.entries == (Entry(AVAILABLE, -10, "old"), Entry(AVAILABLE, -5, "young"),
-                            Entry(REDEEMED, 15))
+    assert plan.entries == spent((10, "old"), (5, "young"))
 
 
 def test_debit_skips_expired_lots_not_yet_burnt() -> None:
@@ -324,8 +329,7 @@ def test_debit_skips_expired_lots_not_yet_burnt() -> None:
     now = day(2)  # "gone" expires exactly now
     assert spendable(state, now) == 70
     plan = plan_debit(state, 60, now=now)
-    assert plan.entries == (Entry(AVAILABLE, -50, "A"), Entry(AVAILABLE, -10, "C"),
-                            Entry(REDEEMED, 60))
+    assert plan.entries == spent((50, "A"), (10, "C"))
     with pytest.raises(InsufficientPoints) as err:
         plan_debit(state, 71, now=now)
     assert err.value.extra == {"available": 70}
@@ -335,7 +339,7 @@ def test_debit_ignores_pending_and_empty_lots() -> None:
     state = member(pending_lot("P", 100), active("E", 0, amount=10), active("A", 5))
     assert spendable(state, T0) == 5
     plan = plan_debit(state, 5, now=T0)
-    assert plan.entries == (Entry(AVAILABLE, -5, "A"), Entry(REDEEMED, 5))
+    assert plan.entries == spent((5, "A"))
 
 
 def test_debit_of_more_than_available_raises_insufficient_points() -> None:
@@ -348,16 +352,14 @@ def test_debit_of_more_than_available_raises_insufficient_points() -> None:
 
 def test_debit_of_exactly_everything_empties_every_lot() -> None:
     plan = plan_debit(member(active("A", 60, expires=day(1)), active("B", 40)), 100, now=T0)
-    assert plan.entries == (Entry(AVAILABLE, -60, "A"), Entry(AVAILABLE, -40, "B"),
-                            Entry(REDEEMED, 100))
+    assert plan.entries == spent((60, "A"), (40, "B"))
 
 
 def test_debit_may_go_down_to_a_negative_floor_as_lot_less_debt() -> None:
     state = member(active("A", 100), min_available=-50)
     assert spendable(state, T0) == 150
     plan = plan_debit(state, 150, now=T0)
-    assert plan.entries == (Entry(AVAILABLE, -100, "A"), Entry(AVAILABLE, -50, None),
-                            Entry(REDEEMED, 150))
+    assert plan.entries == spent((100, "A"), (50, None))
     assert after(state, plan) == Balance(available=-50, debt=50)
     with pytest.raises(InsufficientPoints) as err:
         plan_debit(state, 151, now=T0)
@@ -370,7 +372,7 @@ def test_debit_counts_existing_debt_against_the_lots() -> None:
         plan_debit(state, 81, now=T0)
     assert err.value.extra == {"available": 80}
     plan = plan_debit(state, 80, now=T0)
-    assert plan.entries == (Entry(AVAILABLE, -80, "A"), Entry(REDEEMED, 80))
+    assert plan.entries == spent((80, "A"))
     assert after(state, plan) == Balance(available=0, debt=20)
 
 
@@ -392,13 +394,12 @@ def test_debit_with_debt_allowed_books_the_shortfall_as_debt() -> None:
 
 def test_debit_with_debt_allowed_and_no_lots_is_all_debt() -> None:
     plan = plan_debit(member(), 25, now=T0, allow_debt=True)
-    assert plan.entries == (Entry(AVAILABLE, -25, None), Entry(REDEEMED, 25))
+    assert plan.entries == spent((25, None))
 
 
 def test_debit_takes_preferred_lots_before_nearer_expiries() -> None:
     plan = plan_debit(member(*four_lots()), 120, now=T0, preferred_lot_ids=["C"])
-    assert plan.entries == (Entry(AVAILABLE, -100, "C"), Entry(AVAILABLE, -20, "B"),
-                            Entry(REDEEMED, 120))
+    assert plan.entries == spent((100, "C"), (20, "B"))
 
 
 @pytest.mark.parametrize("points", [0, -1, True, MAX_POINTS_PER_OPERATION + 1])
@@ -455,8 +456,8 @@ def held_parts() -> list[HeldPart]:
 def test_partial_capture_spends_nearest_expiry_first_and_releases_the_rest() -> None:
     plan = plan_capture(held_parts(), 40, now=T0)
     assert plan.code is Code.CAPTURE
-    assert plan.entries == (Entry(HELD, -30, "B"), Entry(REDEEMED, 30),
-                            Entry(HELD, -10, "A"), Entry(REDEEMED, 10),
+    assert plan.entries == (Entry(HELD, -30, "B"), Entry(REDEEMED, 30, "B"),
+                            Entry(HELD, -10, "A"), Entry(REDEEMED, 10, "A"),
                             Entry(HELD, -20, "A"), Entry(AVAILABLE, 20, "A"))
     assert plan.balance_delta() == Balance(available=20, held=-60)
     assert plan.lot_deltas() == {"A": (20, 0)}
@@ -464,8 +465,8 @@ def test_partial_capture_spends_nearest_expiry_first_and_releases_the_rest() -> 
 
 def test_full_capture_only_moves_held_points_to_redeemed() -> None:
     plan = plan_capture(held_parts(), 60, now=T0)
-    assert plan.entries == (Entry(HELD, -30, "B"), Entry(REDEEMED, 30),
-                            Entry(HELD, -30, "A"), Entry(REDEEMED, 30))
+    assert plan.entries == (Entry(HELD, -30, "B"), Entry(REDEEMED, 30, "B"),
+                            Entry(HELD, -30, "A"), Entry(REDEEMED, 30, "A"))
     assert plan.balance_delta() == Balance(held=-60)
 
 
@@ -477,7 +478,7 @@ def test_capture_of_nothing_releases_the_whole_hold() -> None:
 
 def test_capture_burns_the_uncaptured_points_of_a_lot_that_expired_meanwhile() -> None:
     plan = plan_capture(held_parts(), 10, now=day(5))
-    assert plan.entries == (Entry(HELD, -10, "B"), Entry(REDEEMED, 10),
+    assert plan.entries == (Entry(HELD, -10, "B"), Entry(REDEEMED, 10, "B"),
                             Entry(HELD, -20, "B"), Entry(EXPIRED, 20),
                             Entry(HELD, -30, "A"), Entry(AVAILABLE, 30, "A"))
 
@@ -534,8 +535,8 @@ def test_restoration_gives_points_back_to_their_original_lots() -> None:
     state = member(a, b)
     plan = plan_restoration(state, [Consumption(a, 30), Consumption(b, 20)], now=T0)
     assert plan.code is Code.REFUND_SPEND
-    assert plan.entries == (Entry(REDEEMED, -50), Entry(AVAILABLE, 30, "A"),
-                            Entry(AVAILABLE, 20, "B"))
+    assert plan.entries == (Entry(REDEEMED, -30, "A"), Entry(AVAILABLE, 30, "A"),
+                            Entry(REDEEMED, -20, "B"), Entry(AVAILABLE, 20, "B"))
     assert plan.lot_deltas() == {"A": (30, 0), "B": (20, 0)}
     assert plan.new_lots == ()
 
@@ -543,7 +544,8 @@ def test_restoration_gives_points_back_to_their_original_lots() -> None:
 def test_restoration_burns_the_parts_of_lots_expired_meanwhile() -> None:
     a, b = active("A", 0, expires=day(10), amount=30), active("B", 0, expires=day(3), amount=20)
     plan = plan_restoration(member(a, b), [Consumption(a, 30), Consumption(b, 20)], now=day(3))
-    assert plan.entries == (Entry(REDEEMED, -50), Entry(AVAILABLE, 30, "A"), Entry(EXPIRED, 20))
+    assert plan.entries == (Entry(REDEEMED, -30, "A"), Entry(AVAILABLE, 30, "A"),
+                            Entry(REDEEMED, -20, "B"), Entry(EXPIRED, 20))
     assert plan.balance_delta() == Balance(available=30)
 
 
@@ -559,7 +561,7 @@ def test_restoration_of_only_expired_lots_changes_no_member_balance() -> None:
 def test_restoration_merges_repeated_parts_of_one_lot() -> None:
     a = active("A", 0, amount=30)
     plan = plan_restoration(member(a), [Consumption(a, 10), Consumption(a, 20)], now=T0)
-    assert plan.entries == (Entry(REDEEMED, -30), Entry(AVAILABLE, 30, "A"))
+    assert plan.entries == (Entry(REDEEMED, -30, "A"), Entry(AVAILABLE, 30, "A"))
 
 
 def test_restoration_of_a_debt_part_pays_the_debt_back() -> None:

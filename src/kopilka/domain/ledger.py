@@ -16,6 +16,11 @@ Accounts (per currency):
 - system.redeemed   points spent
 - system.expired    points burnt at expiry (breakage)
 - system.adjustments  counterpart of manual adjustments
+
+Redemptions carry the lot on their system side too (e.g. `system.redeemed` +30 on lot L beside
+`member.available` -30 on lot L): a redemption then says whose points were spent, which is
+what a coalition settlement needs (points issued at one partner, redeemed at another). Lot
+remainders are computed from member accounts only.
 """
 
 from __future__ import annotations
@@ -299,6 +304,8 @@ def plan_debit(state: MemberPoints, points: int, *, now: datetime, code: Code = 
     must happen (taking back points for returned goods) drive the balance below it.
     """
     entries = _debit(state, points, now, allow_debt, preferred_lot_ids)
+    if sink is Account.REDEEMED:  # redemptions say whose lots they spent (see the top)
+        return Plan(code, (*entries, *(Entry(sink, -e.amount, e.lot_id) for e in entries)))
     return Plan(code, (*entries, Entry(sink, points)))
 
 
@@ -330,7 +337,7 @@ def plan_capture(parts: Sequence[HeldPart], points: int, *, now: datetime) -> Pl
         left -= captured
         if captured:
             entries += [Entry(Account.HELD, -captured, part.lot.lot_id),
-                        Entry(Account.REDEEMED, captured)]
+                        Entry(Account.REDEEMED, captured, part.lot.lot_id)]
         if part.points - captured:
             entries += _return_held(part.lot, part.points - captured, now)
     return Plan(Code.CAPTURE, tuple(entries))
@@ -385,7 +392,9 @@ def plan_restoration(state: MemberPoints, consumed: Sequence[Consumption], *, no
     unlotted = 0
     for part in consumed:
         check_amount(part.points)
-        entries.append(Entry(source, -part.points))
+        lot_side = part.lot.lot_id if part.lot is not None and source is Account.REDEEMED \
+            else None
+        entries.append(Entry(source, -part.points, lot_side))
         if part.lot is None:
             settled = min(part.points, debt_left)
             debt_left -= settled
