@@ -1,0 +1,341 @@
+"""What a promotion is (SPEC R1-R5, R7, P8) and whether it is open to one receipt.
+
+A promotion is data: targeting and basket conditions, a reward (`promotion_rewards`), limits
+and budgets, stacking attributes. `screen` decides, before any reward is computed, whether a
+promotion may apply to a receipt, in this order (the first failure is the reason given):
+
+1. validity window: `starts_at` <= occurred_at < `ends_at`           -> not_started, expired
+2. a code: a code-only promotion needs a presented code resolved to it -> code_required
+3. audience: invited list (closed club), tiers, segments, first purchase, stores, channels,
+   weekdays and hours (in the receipt's own time zone)
+              -> not_invited, tier, segment, first_purchase, store, channel, schedule
+4. limits: any remaining budget (money, points, count) spent; the member's uses in the current
+   per-member period; the store's uses in the per-store period
+              -> budget_exhausted, member_required, member_limit, store_limit
+5. control group: a stable share of the audience is held back (`in_control_group`); the
+   decision is recorded either way so uplift can be measured   -> control_group
+   (an anonymous receipt has no id to hash: it is never held back and records no decision)
+6. basket: goods present (quantity, amount) and the receipt's minimum amount, on the line
+   amounts before any promotion; a hint says what is missing   -> condition_not_met
+
+The control decision comes after the audience and the limits (a member outside the audience, or
+of a campaign that stopped giving, is not part of the experiment) and before the basket (the
+basket is the behaviour the promotion tries to change, so held-back members get no hints).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from enum import StrEnum
+
+from kopilka.domain.errors import InvalidInput
+from kopilka.domain.evaluation import Receipt
+from kopilka.domain.points import format_money
+from kopilka.domain.program import Channel, Goods, Hours
+from kopilka.domain.promotion_rewards import Reward, goods_text
+
+
+class Period(StrEnum):
+    """The period a per-member or per-store use count is counted over."""
+
+    DAY = "day"
+    WEEK = "week"  # Monday 00:00 to Monday 00:00
+    MONTH = "month"
+    EVER = "ever"  # the whole life of the promotion
+
+
+@dataclass(frozen=True, slots=True)
+class GoodsCondition:
+    """Goods that must be on the receipt: at least `min_quantity` units (any line, when 0) and
+    `min_amount_kopecks` of them. `label` names them in hints ("Coffee")."""
+
+    goods: Goods
+    min_quantity: Decimal = Decimal(0)
+    min_amount_kopecks: int = 0
+    label: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Conditions:
+    """All must hold. Empty collections mean "any"."""
+
+    goods: tuple[GoodsCondition, ...] = ()
+    min_receipt_kopecks: int = 0  # the receipt's line amounts before promotions
+    first_purchase: bool = False
+    stores: tuple[str, ...] = ()
+    channels: tuple[Channel, ...] = ()
+    weekdays: tuple[int, ...] = ()  # 1 = Monday .. 7 = Sunday
+    hours: Hours | None = None
+    tiers: tuple[str, ...] = ()
+    segments: tuple[str, ...] = ()  # the member must be in at least one
+    invited: frozenset[str] = frozenset()  # member ids of a closed club (P8)
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Totals of the campaign; the caller's `PromotionUsage` says how much of them is left."""
+
+    budget_kopecks: int | None = None
+    budget_points: int | None = None
+    count: int | None = None  # receipts the promotion may apply to, in all
+    per_member_count: int | None = None
+    per_member_period: Period = Period.EVER
+    per_store_count: int | None = None
+    per_store_period: Period = Period.EVER
+
+
+@dataclass(frozen=True, slots=True)
+class Promotion:
+    promotion_id: str
+    name: str
+    reward: Reward
+    priority: int = 0  # higher first
+    exclusivity_group: str | None = None  # at most one promotion of a group applies
+    combinable_with_points: bool = True  # False: what it discounts cannot be paid with points
+    stackable: bool = True  # False: takes only unclaimed lines and closes them to others
+    requires_code: bool = False
+    starts_at: datetime | None = None  # inclusive
+    ends_at: datetime | None = None  # exclusive
+    control_share_percent: Decimal = Decimal(0)  # share of the audience held back (R7)
+    conditions: Conditions = Conditions()
+    limits: Limits = Limits()
+
+    def __post_init__(self) -> None:
+        problems = []
+        if not self.promotion_id:
+            problems.append("a promotion needs an id")
+        if not 0 <= self.control_share_percent <= 100:
+            problems.append("the control share must be 0..100 percent")
+        if self.starts_at is not None and self.ends_at is not None \
+                and self.ends_at <= self.starts_at:
+            problems.append("ends_at must be after starts_at")
+        for name in ("budget_kopecks", "budget_points", "count", "per_member_count",
+                     "per_store_count"):
+            value = getattr(self.limits, name)
+            if value is not None and value < 0:
+                problems.append(f"limit {name} cannot be negative")
+        if problems:
+            raise InvalidInput(f"promotion {self.promotion_id!r}: {'; '.join(problems)}",
+                               code="invalid_promotion")
+
+
+@dataclass(frozen=True, slots=True)
+class PresentedCode:
+    """A promo code on the receipt and the promotion the caller resolved it to (None: the code
+    is unknown, used up or not valid for this member; the caller checks per-code limits)."""
+
+    code: str
+    promotion_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class PromotionUsage:
+    """The caller's snapshot of one promotion's use, read under its lock when confirming.
+    Remaining amounts: None means unlimited; they never raise a budget above its total."""
+
+    remaining_kopecks: int | None = None
+    remaining_points: int | None = None
+    remaining_count: int | None = None
+    member_uses: int = 0  # by this member in the current per-member period
+    store_uses: int = 0  # at this store in the current per-store period
+
+
+@dataclass(frozen=True, slots=True)
+class PromotionContext:
+    """Who buys where, with which codes, and how much of each promotion is used up. The time
+    is the receipt's `occurred_at`. A promotion missing from `usage` is taken as unused."""
+
+    member_id: str | None = None
+    tier_code: str | None = None
+    segments: frozenset[str] = frozenset()
+    store_id: str | None = None
+    channel: str | None = None  # None: the receipt's channel
+    is_first_purchase: bool = False
+    codes: tuple[PresentedCode, ...] = ()
+    usage: Mapping[str, PromotionUsage] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class PromotionRejection:
+    promotion_id: str | None  # None for a code that resolved to no promotion
+    code: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class ControlDecision:
+    """Whether the member was held back from the promotion (the control group) or exposed."""
+
+    promotion_id: str
+    member_id: str
+    held_back: bool
+    share_percent: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class Budget:
+    """What a promotion may still give on this receipt (None: unlimited)."""
+
+    kopecks: int | None = None
+    points: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Screening:
+    rejection: PromotionRejection | None = None
+    hint: str = ""
+    control: ControlDecision | None = None
+    budget: Budget = Budget()
+
+
+def in_control_group(promotion_id: str, member_id: str, share_percent: Decimal) -> bool:
+    """Stable assignment: the first 64 bits of sha256(promotion id NUL member id) as a fraction
+    of 2**64, held back when below the share. Same inputs, same answer, on every node and run;
+    independent across promotions."""
+    if share_percent <= 0:
+        return False
+    digest = hashlib.sha256(f"{promotion_id}\x00{member_id}".encode()).digest()
+    num, den = share_percent.as_integer_ratio()
+    return int.from_bytes(digest[:8], "big") * 100 * den < num * 2**64
+
+
+def period_start(period: Period, at: datetime) -> datetime | None:
+    """Start of the per-member/per-store period containing `at`, in `at`'s own time zone (None
+    for `ever`): for the caller, which counts the uses since then."""
+    if period is Period.EVER:
+        return None
+    day = at.replace(hour=0, minute=0, second=0, microsecond=0)
+    if period is Period.DAY:
+        return day
+    if period is Period.WEEK:
+        return day - timedelta(days=at.weekday())
+    return day.replace(day=1)
+
+
+def screen(promotion: Promotion, receipt: Receipt, context: PromotionContext,
+           amounts: Sequence[int]) -> Screening:
+    """Whether `promotion` may apply to `receipt` (see the module docstring for the order).
+    `amounts` are the receipt's line amounts before promotions."""
+    usage = context.usage.get(promotion.promotion_id, PromotionUsage())
+    refusal = (_window(promotion, receipt.occurred_at) or _code(promotion, context)
+               or _audience(promotion, receipt, context) or _limits(promotion, context, usage))
+    if refusal:
+        return Screening(_reject(promotion, *refusal))
+    control = None
+    share = promotion.control_share_percent
+    if share > 0 and context.member_id is not None:
+        held = in_control_group(promotion.promotion_id, context.member_id, share)
+        control = ControlDecision(promotion.promotion_id, context.member_id, held, share)
+        if held:
+            return Screening(_reject(promotion, "control_group",
+                                     f"held back in the {share}% control group"), control=control)
+    missing = _basket(promotion.conditions, receipt, amounts)
+    if missing:
+        return Screening(_reject(promotion, "condition_not_met", f"the basket lacks: {missing}"),
+                         hint=f"{missing[0].upper()}{missing[1:]} to get {promotion.name}",
+                         control=control)
+    limits = promotion.limits
+    return Screening(control=control, budget=Budget(
+        _least(limits.budget_kopecks, usage.remaining_kopecks),
+        _least(limits.budget_points, usage.remaining_points)))
+
+
+def _reject(promotion: Promotion, code: str, reason: str) -> PromotionRejection:
+    return PromotionRejection(promotion.promotion_id, code, f"{promotion.name}: {reason}")
+
+
+def _least(total: int | None, remaining: int | None) -> int | None:
+    given = [v for v in (total, remaining) if v is not None]
+    return min(given) if given else None
+
+
+def _window(promotion: Promotion, at: datetime) -> tuple[str, str] | None:
+    if promotion.starts_at is not None and at < promotion.starts_at:
+        return "not_started", f"starts at {promotion.starts_at.isoformat()}"
+    if promotion.ends_at is not None and at >= promotion.ends_at:
+        return "expired", f"ended at {promotion.ends_at.isoformat()}"
+    return None
+
+
+def _code(promotion: Promotion, context: PromotionContext) -> tuple[str, str] | None:
+    if promotion.requires_code and not any(c.promotion_id == promotion.promotion_id
+                                           for c in context.codes):
+        return "code_required", "needs a promo code"
+    return None
+
+
+def _audience(promotion: Promotion, receipt: Receipt,
+              context: PromotionContext) -> tuple[str, str] | None:
+    when = promotion.conditions
+    member = context.member_id
+    if when.invited and (member is None or member not in when.invited):
+        return "not_invited", "for invited members only"
+    if when.tiers and (member is None or context.tier_code not in when.tiers):
+        return "tier", f"for tiers {', '.join(when.tiers)} only"
+    if when.segments and (member is None or not context.segments & set(when.segments)):
+        return "segment", "for members of selected segments only"
+    if when.first_purchase and (member is None or not context.is_first_purchase):
+        return "first_purchase", "for a member's first purchase only"
+    if when.stores and context.store_id not in when.stores:
+        return "store", "not valid in this store"
+    channel = context.channel if context.channel is not None else receipt.channel
+    if when.channels and channel not in when.channels:
+        return "channel", f"for {', '.join(when.channels)} purchases only"
+    at = receipt.occurred_at
+    if when.weekdays and at.isoweekday() not in when.weekdays:
+        return "schedule", "not valid on this day of the week"
+    if when.hours is not None and not when.hours.start <= at.hour < when.hours.end:
+        return "schedule", f"valid from {when.hours.start}:00 to {when.hours.end}:00 only"
+    return None
+
+
+def _limits(promotion: Promotion, context: PromotionContext,
+            usage: PromotionUsage) -> tuple[str, str] | None:
+    limits = promotion.limits
+    for total, left, what in ((limits.budget_kopecks, usage.remaining_kopecks, "money"),
+                              (limits.budget_points, usage.remaining_points, "points"),
+                              (limits.count, usage.remaining_count, "uses")):
+        remaining = _least(total, left)
+        if remaining is not None and remaining <= 0:
+            return "budget_exhausted", f"its budget of {what} is spent"
+    if limits.per_member_count is not None:
+        if context.member_id is None:
+            return "member_required", "for identified members only (limited per member)"
+        if usage.member_uses >= limits.per_member_count:
+            return "member_limit", (f"already used {usage.member_uses} of "
+                                    f"{limits.per_member_count} times "
+                                    f"({limits.per_member_period.value})")
+    if limits.per_store_count is not None:
+        if context.store_id is None:
+            return "store_limit", "limited per store, and no store was given"
+        if usage.store_uses >= limits.per_store_count:
+            return "store_limit", (f"the store's limit of {limits.per_store_count} uses "
+                                   f"({limits.per_store_period.value}) is reached")
+    return None
+
+
+def _basket(when: Conditions, receipt: Receipt, amounts: Sequence[int]) -> str:
+    """What the basket lacks, as a hint fragment ("add 1 more item from Coffee"), or ""."""
+    missing = []
+    for condition in when.goods:
+        quantity, amount, found = Decimal(0), 0, False
+        for line, line_amount in zip(receipt.lines, amounts, strict=True):
+            if condition.goods.contains(line.sku, line.category):
+                quantity, amount, found = quantity + line.quantity, amount + line_amount, True
+        name = condition.label or goods_text(condition.goods)
+        if not found or quantity < condition.min_quantity:
+            short = max(condition.min_quantity - quantity, Decimal(1) if not found else 0)
+            count = math.ceil(short)  # whole items (weighed goods: rounded up)
+            missing.append(f"add {count} more item{'s' if count != 1 else ''} from {name}")
+        elif amount < condition.min_amount_kopecks:
+            missing.append(f"buy {name} for {format_money(condition.min_amount_kopecks - amount)}"
+                           " more")
+    subtotal = sum(amounts)
+    if subtotal < when.min_receipt_kopecks:
+        missing.append(f"buy for {format_money(when.min_receipt_kopecks - subtotal)} more")
+    return " and ".join(missing)
