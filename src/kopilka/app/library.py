@@ -20,6 +20,7 @@ import orjson
 from kopilka.app import members as M
 from kopilka.app import points as P
 from kopilka.app import programs, views
+from kopilka.app.library_promotions import PromotionsMixin
 from kopilka.app.library_till import TillMixin
 from kopilka.app.ports import Clock, CodeSender, Database, SystemClock, TransactionMeta, UnitOfWork
 from kopilka.domain.errors import Conflict, DomainError, InvalidInput, NotFound
@@ -74,7 +75,7 @@ class MemoryCodeSender:
         self.sent.append((target, address, code))
 
 
-class Kopilka(TillMixin):
+class Kopilka(TillMixin, PromotionsMixin):
     def __init__(self, db: Database, *, clock: Clock | None = None, secret_key: str,
                  default_currency: str = "points", hold_ttl: timedelta = timedelta(minutes=15),
                  code_sender: CodeSender | None = None) -> None:

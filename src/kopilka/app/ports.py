@@ -93,6 +93,7 @@ class UnitOfWork(Protocol):
     idempotency: Any
     programs: Any
     receipts: Any
+    promotions: Any
     conn: Any
 
 

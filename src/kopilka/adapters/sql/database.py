@@ -18,6 +18,7 @@ from kopilka.adapters.sql.hot import HotPath
 from kopilka.adapters.sql.idempotency_repo import SqlIdempotency
 from kopilka.adapters.sql.ledger_repo import SqlLedger
 from kopilka.adapters.sql.members_repo import SqlMembers
+from kopilka.adapters.sql.promotions_repo import SqlPromotions
 from kopilka.adapters.sql.receipts_repo import SqlPrograms, SqlReceipts
 
 
@@ -32,6 +33,7 @@ class SqlUnitOfWork:
         self.idempotency = SqlIdempotency(self.conn, hot)
         self.programs = SqlPrograms(self.conn, hot)
         self.receipts = SqlReceipts(self.conn, hot)
+        self.promotions = SqlPromotions(self.conn)
 
 
 class SqlDatabase:

@@ -282,3 +282,68 @@ receipt_returns = sa.Table(
     sa.Column("occurred_at", TS, nullable=False),
     sa.Column("created_at", TS, nullable=False),
 )
+
+# --- promotions (issue 4) ---------------------------------------------------------------------
+
+promotions = sa.Table(
+    "promotions", metadata,
+    sa.Column("promotion_id", sa.String(64), primary_key=True),
+    sa.Column("partner_id", sa.String(64), nullable=True),  # the partner that runs it
+    sa.Column("status", sa.String(16), nullable=False),  # active, paused
+    sa.Column("document", JSON, nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("updated_at", TS, nullable=False),
+    sa.Column("updated_by", sa.String(200), nullable=False),
+    sa.Index("ix_promotions_status", "status"),
+)
+
+# What a promotion has given so far: the row every confirm locks to stay within the budget.
+promotion_counters = sa.Table(
+    "promotion_counters", metadata,
+    sa.Column("promotion_id", sa.String(64), primary_key=True),
+    sa.Column("used_kopecks", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("used_points", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("used_count", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("updated_at", TS, nullable=False),
+)
+
+# One row per promotion a confirmed receipt used (keyed by member for distribution).
+promotion_uses = sa.Table(
+    "promotion_uses", metadata,
+    sa.Column("member_id", sa.String(32), primary_key=True),
+    sa.Column("receipt_key", sa.String(32), primary_key=True),
+    sa.Column("promotion_id", sa.String(64), primary_key=True),
+    sa.Column("store_id", sa.String(64), nullable=False),
+    sa.Column("code", sa.String(64), nullable=True),
+    sa.Column("kopecks", sa.BigInteger, nullable=False),
+    sa.Column("points", sa.BigInteger, nullable=False),
+    sa.Column("count", sa.Integer, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),  # used, returned
+    sa.Column("used_at", TS, nullable=False),  # the receipt's occurred_at
+    sa.Column("returned_at", TS, nullable=True),
+    sa.Index("ix_promotion_uses_promotion_member", "promotion_id", "member_id", "used_at"),
+    sa.Index("ix_promotion_uses_promotion_store", "promotion_id", "store_id", "used_at"),
+)
+
+promo_codes = sa.Table(
+    "promo_codes", metadata,
+    sa.Column("code", sa.String(64), primary_key=True),
+    sa.Column("promotion_id", sa.String(64), nullable=False, index=True),
+    sa.Column("kind", sa.String(16), nullable=False),  # shared, unique
+    sa.Column("batch_id", sa.String(32), nullable=True, index=True),
+    sa.Column("max_uses", sa.Integer, nullable=True),  # None: unlimited (shared codes)
+    sa.Column("max_uses_per_member", sa.Integer, nullable=True),
+    sa.Column("uses", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("created_at", TS, nullable=False),
+)
+
+# Members held back from (or exposed to) a promotion with a control group, as decided the
+# first time the promotion was evaluated for them: the base of uplift measurement (R7).
+promotion_audience = sa.Table(
+    "promotion_audience", metadata,
+    sa.Column("member_id", sa.String(32), primary_key=True),
+    sa.Column("promotion_id", sa.String(64), primary_key=True),
+    sa.Column("held_back", sa.Boolean, nullable=False),
+    sa.Column("decided_at", TS, nullable=False),
+    sa.Index("ix_promotion_audience_promotion", "promotion_id", "held_back"),
+)

@@ -1,0 +1,200 @@
+"""Promotions, their counters, uses, promo codes and control-group audience in SQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+from kopilka.adapters.sql.tables import (
+    promo_codes,
+    promotion_audience,
+    promotion_counters,
+    promotion_uses,
+    promotions,
+    receipts,
+)
+
+_p, _c, _u, _k, _a = (promotions.c, promotion_counters.c, promotion_uses.c, promo_codes.c,
+                      promotion_audience.c)
+
+
+class SqlPromotions:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.dialect = conn.dialect.name
+
+    def _insert(self, table: sa.Table) -> Any:
+        return (postgresql.insert if self.dialect == "postgresql" else sqlite.insert)(table)
+
+    # --- the catalogue ---------------------------------------------------------------------
+
+    def add(self, *, promotion_id: str, partner_id: str | None, status: str,
+            document: dict[str, Any], now: datetime, author: str) -> bool:
+        """Insert a promotion and its counter row; False when the id is taken."""
+        inserted = self.conn.execute(self._insert(promotions).values(
+            promotion_id=promotion_id, partner_id=partner_id, status=status, document=document,
+            created_at=now, updated_at=now, updated_by=author).on_conflict_do_nothing()
+            .returning(_p.promotion_id)).first()  # (rowcount is -1 here on psycopg)
+        if inserted is None:
+            return False
+        self.conn.execute(promotion_counters.insert().values(promotion_id=promotion_id,
+                                                             updated_at=now))
+        return True
+
+    def get(self, promotion_id: str, *, lock: bool = False) -> dict[str, Any] | None:
+        query = sa.select(promotions).where(_p.promotion_id == promotion_id)
+        if lock and self.dialect == "postgresql":
+            query = query.with_for_update()
+        row = self.conn.execute(query).mappings().first()
+        return dict(row) if row else None
+
+    def update(self, promotion_id: str, *, now: datetime, author: str,
+               **values: Any) -> None:
+        self.conn.execute(promotions.update().where(_p.promotion_id == promotion_id).values(
+            updated_at=now, updated_by=author, **values))
+
+    def page(self, *, status: str | None, limit: int, after: str | None) -> list[dict[str, Any]]:
+        query = sa.select(promotions).order_by(_p.promotion_id).limit(limit)
+        if status is not None:
+            query = query.where(_p.status == status)
+        if after is not None:
+            query = query.where(_p.promotion_id > after)
+        return [dict(r) for r in self.conn.execute(query).mappings()]
+
+    def active_stamps(self) -> list[tuple[str, datetime]]:
+        """(id, updated_at) of every active promotion: the till's cache key."""
+        rows = self.conn.execute(sa.select(_p.promotion_id, _p.updated_at)
+                                 .where(_p.status == "active").order_by(_p.promotion_id))
+        return [(r.promotion_id, r.updated_at) for r in rows]
+
+    def documents(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        if not ids:
+            return {}
+        rows = self.conn.execute(sa.select(_p.promotion_id, _p.document)
+                                 .where(_p.promotion_id.in_(sorted(ids))))
+        return {r.promotion_id: r.document for r in rows}
+
+    # --- budgets ---------------------------------------------------------------------------
+
+    def counters(self, ids: Iterable[str], *, lock: bool) -> dict[str, tuple[int, int, int]]:
+        """Used (kopecks, points, count) per promotion; `lock` takes their rows in id order
+        (every confirm locks in the same order, so two never deadlock)."""
+        ids = sorted(set(ids))
+        if not ids:
+            return {}
+        query = sa.select(_c.promotion_id, _c.used_kopecks, _c.used_points, _c.used_count
+                          ).where(_c.promotion_id.in_(ids)).order_by(_c.promotion_id)
+        if lock and self.dialect == "postgresql":
+            query = query.with_for_update()
+        return {r.promotion_id: (r.used_kopecks, r.used_points, r.used_count)
+                for r in self.conn.execute(query)}
+
+    def consume(self, promotion_id: str, *, kopecks: int, points: int, count: int,
+                now: datetime) -> None:
+        """Add to what a promotion has given (negative: give back)."""
+        self.conn.execute(promotion_counters.update().where(_c.promotion_id == promotion_id)
+                          .values(used_kopecks=_c.used_kopecks + kopecks,
+                                  used_points=_c.used_points + points,
+                                  used_count=_c.used_count + count, updated_at=now))
+
+    def has_purchases(self, member_id: str) -> bool:
+        """Whether the member has a confirmed receipt (for "first purchase" conditions)."""
+        r = receipts.c
+        return self.conn.execute(sa.select(r.receipt_key).where(
+            r.member_id == member_id, r.status == "confirmed").limit(1)).first() is not None
+
+    # --- uses ------------------------------------------------------------------------------
+
+    def member_uses(self, promotion_id: str, member_id: str, since: datetime | None) -> int:
+        query = sa.select(sa.func.count()).where(
+            _u.promotion_id == promotion_id, _u.member_id == member_id, _u.status == "used")
+        if since is not None:
+            query = query.where(_u.used_at >= since)
+        return int(self.conn.execute(query).scalar() or 0)
+
+    def store_uses(self, promotion_id: str, store_id: str, since: datetime | None) -> int:
+        query = sa.select(sa.func.count()).where(
+            _u.promotion_id == promotion_id, _u.store_id == store_id, _u.status == "used")
+        if since is not None:
+            query = query.where(_u.used_at >= since)
+        return int(self.conn.execute(query).scalar() or 0)
+
+    def code_uses_by_member(self, code: str, member_id: str) -> int:
+        return int(self.conn.execute(sa.select(sa.func.count()).where(
+            _u.code == code, _u.member_id == member_id, _u.status == "used")).scalar() or 0)
+
+    def record_use(self, **row: Any) -> None:
+        self.conn.execute(promotion_uses.insert().values(status="used", **row))
+
+    def uses_of_receipt(self, member_id: str, receipt_key: str) -> list[dict[str, Any]]:
+        rows = self.conn.execute(sa.select(promotion_uses).where(
+            _u.member_id == member_id, _u.receipt_key == receipt_key).order_by(_u.promotion_id))
+        return [dict(r) for r in rows.mappings()]
+
+    def return_use(self, member_id: str, receipt_key: str, promotion_id: str,
+                   now: datetime) -> None:
+        self.conn.execute(promotion_uses.update().where(
+            _u.member_id == member_id, _u.receipt_key == receipt_key,
+            _u.promotion_id == promotion_id).values(status="returned", returned_at=now))
+
+    def adjust_use(self, member_id: str, receipt_key: str, promotion_id: str, *,
+                   kopecks: int, points: int) -> None:
+        """Lower what a use gave (a return took part of it back)."""
+        self.conn.execute(promotion_uses.update().where(
+            _u.member_id == member_id, _u.receipt_key == receipt_key,
+            _u.promotion_id == promotion_id).values(kopecks=_u.kopecks - kopecks,
+                                                    points=_u.points - points))
+
+    # --- promo codes -----------------------------------------------------------------------
+
+    def add_codes(self, rows: list[dict[str, Any]]) -> int:
+        """Insert codes, skipping any that exist; how many were inserted."""
+        if not rows:
+            return 0
+        result = self.conn.execute(
+            self._insert(promo_codes).on_conflict_do_nothing().returning(_k.code), rows)
+        return len(result.all())
+
+    def code(self, code: str, *, lock: bool = False) -> dict[str, Any] | None:
+        query = sa.select(promo_codes).where(_k.code == code)
+        if lock and self.dialect == "postgresql":
+            query = query.with_for_update()
+        row = self.conn.execute(query).mappings().first()
+        return dict(row) if row else None
+
+    def use_code(self, code: str, delta: int) -> None:
+        self.conn.execute(promo_codes.update().where(_k.code == code)
+                          .values(uses=_k.uses + delta))
+
+    def codes_of(self, promotion_id: str, batch_id: str | None = None) -> Iterator[dict]:
+        query = sa.select(promo_codes).where(_k.promotion_id == promotion_id)
+        if batch_id is not None:
+            query = query.where(_k.batch_id == batch_id)
+        for row in self.conn.execute(query.order_by(_k.created_at, _k.code)).mappings():
+            yield dict(row)
+
+    def code_counts(self, promotion_id: str) -> dict[str, int]:
+        row = self.conn.execute(sa.select(
+            sa.func.count(), sa.func.coalesce(sa.func.sum(_k.uses), 0))
+            .where(_k.promotion_id == promotion_id)).one()
+        return {"codes": int(row[0]), "uses": int(row[1])}
+
+    # --- control groups --------------------------------------------------------------------
+
+    def record_audience(self, promotion_id: str, member_id: str, held_back: bool,
+                        now: datetime) -> None:
+        """The first decision for a member stands (the hash is stable anyway)."""
+        self.conn.execute(self._insert(promotion_audience).values(
+            promotion_id=promotion_id, member_id=member_id, held_back=held_back,
+            decided_at=now).on_conflict_do_nothing())
+
+    def audience(self, promotion_id: str) -> dict[str, int]:
+        rows = self.conn.execute(sa.select(_a.held_back, sa.func.count())
+                                 .where(_a.promotion_id == promotion_id).group_by(_a.held_back))
+        counts = {bool(held): int(n) for held, n in rows}
+        return {"control": counts.get(True, 0), "exposed": counts.get(False, 0)}
