@@ -151,7 +151,8 @@ def test_lookup_by_every_reference(api: Api) -> None:
     mid, card = m["member_id"], m["cards"][0]["number"]
     api.earn(mid, 120)
     expected = {"member_id": mid, "first_name": "Boris", "tier": None,
-                "balance": _balance(120), "discount_percent": "0"}
+                "balance": _balance(120), "discount_percent": "0",
+                "personal_data_withheld": False}
     for ref, roles in (({"member_id": mid}, ("pos", "read")), ({"card": card}, ("pos", "read")),
                        ({"phone": phone}, ("read",)), ({"phone": e164(phone)}, ("read",))):
         for role in roles:

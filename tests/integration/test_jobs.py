@@ -82,4 +82,5 @@ def test_expired_holds_are_released_to_their_lots(kopilka, clock) -> None:  # no
 
 def test_run_all_reports_every_job(kopilka) -> None:  # noqa: ANN001
     names = [report.name for report in jobs.run_all(kopilka)]
-    assert names == ["activate_pending", "expire_lots", "expire_holds", "review_tiers"]
+    assert names == ["activate_pending", "expire_lots", "expire_holds", "review_tiers",
+                     "birthday"]

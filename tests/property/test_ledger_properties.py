@@ -778,9 +778,10 @@ class LedgerMachine(RuleBasedStateMachine):
         reports = run_all(self.k)
         assert [(r.name, r.done, r.skipped) for r in reports] == [
             ("activate_pending", activated, 0), ("expire_lots", expired, 0),
-            ("expire_holds", released, 0), ("review_tiers", 0, 0)]  # no program: no tiers
+            ("expire_holds", released, 0), ("review_tiers", 0, 0),  # no program: no tiers
+            ("birthday", 0, 0)]  # nor birthday rewards
         again = run_all(self.k)  # the jobs are idempotent: nothing is left to do
-        assert [(r.done, r.skipped) for r in again] == [(0, 0)] * 4
+        assert [(r.done, r.skipped) for r in again] == [(0, 0)] * 5
 
     @precondition(lambda self: self.calls)
     @rule(data=st.data())

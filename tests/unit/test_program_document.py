@@ -494,3 +494,141 @@ def test_deep_nesting_is_refused() -> None:
 def test_unsafe_yaml_tags_are_refused() -> None:
     (error,) = errors_of("name: !!python/object/apply:os.system ['true']\n")
     assert error["msg"].startswith("YAML syntax error at line 1")
+
+
+# --- the rewards section (SPEC R6) -----------------------------------------------------------
+
+REWARDS_DOC = FULL + """\
+rewards:
+  time_zone: Asia/Vladivostok
+  rules:
+    - {id: welcome, name: Welcome, trigger: enrolment, points: 100,
+       pending_until: phone_verified, expiry: never}
+    - {id: birthday, name: Birthday, trigger: birthday, currency: stars, points: "5.25",
+       window: {days_before: 3, days_after: 10}, expiry: {after_days: 30}}
+    - {id: referral, name: Friend, trigger: referral, referrer_points: 300, friend_points: 0}
+    - {id: review, name: Review, trigger: review, points: 50, period: calendar_month}
+    - {id: app, name: First app order, trigger: first_app_order, points: 200,
+       expiry: {end_of_month: 1}}
+    - {id: recycling, name: Recycling, trigger: custom, event: recycling, points: 150,
+       period: calendar_year}
+"""
+
+
+def rewards_doc() -> dict[str, Any]:
+    return yaml.safe_load(REWARDS_DOC)
+
+
+def test_the_bonus_example_has_every_one_time_reward() -> None:
+    from kopilka.domain.rewards import Period, Trigger
+
+    rewards = parse_program(read_example("bonus.yaml")).rewards
+    assert rewards is not None and rewards.time_zone == "Europe/Moscow"
+    by_id = {r.rule_id: r for r in rewards.rules}
+    assert {(r.rule_id, r.trigger, r.points) for r in rewards.rules} == {
+        ("welcome", Trigger.ENROLMENT, 100), ("birthday", Trigger.BIRTHDAY, 500),
+        ("referral", Trigger.REFERRAL, 300), ("review", Trigger.REVIEW, 50),
+        ("subscription", Trigger.SUBSCRIPTION, 50), ("profile", Trigger.PROFILE_COMPLETED, 100),
+        ("first-app-order", Trigger.FIRST_APP_ORDER, 200), ("recycling", Trigger.CUSTOM, 150)}
+    assert by_id["welcome"].pending_until == "phone_verified"
+    birthday = by_id["birthday"]
+    assert (birthday.days_before, birthday.days_after, birthday.expiry) == (
+        7, 7, Expiry(ExpiryKind.AFTER_DAYS, 30))
+    assert by_id["referral"].referrer_points == 300
+    assert (by_id["recycling"].event_type, by_id["recycling"].period) == ("recycling", Period.ONCE)
+    assert rewards.event_types() == {"review", "subscription", "profile_completed", "recycling"}
+
+
+def test_the_rewards_section_maps_to_the_domain_and_round_trips() -> None:
+    from kopilka.domain.rewards import Period
+
+    program = parse_program(REWARDS_DOC)
+    rewards = program.rewards
+    assert rewards is not None and rewards.time_zone == "Asia/Vladivostok"
+    welcome, birthday, referral, review, app, recycling = rewards.rules
+    assert (welcome.points, welcome.currency, welcome.expiry) == (100, "points", Expiry())
+    assert (birthday.currency, birthday.points) == ("stars", 525)  # minor units of scale 2
+    assert (birthday.days_before, birthday.days_after) == (3, 10)
+    assert (referral.points, referral.referrer_points) == (0, 300)
+    assert review.period is Period.CALENDAR_MONTH
+    assert app.expiry == Expiry(ExpiryKind.END_OF_MONTH, 1)
+    assert (recycling.event, recycling.period) == ("recycling", Period.CALENDAR_YEAR)
+    document = program_to_document(program)
+    assert parse_program(yaml.safe_dump(document)) == program
+    assert parse_program(json.dumps(document), content_type="application/json") == program
+    assert program_to_document(parse_program(yaml.safe_dump(document))) == document
+    assert document["rewards"]["rules"][1]["points"] == "5.25"
+
+
+def test_an_empty_rewards_section_is_kept_and_a_missing_one_is_none() -> None:
+    doc = full()
+    doc["rewards"] = {}
+    program = parse_program(yaml.safe_dump(doc))
+    assert program.rewards is not None and program.rewards.rules == ()
+    assert program.rewards.time_zone == "Europe/Moscow"
+    assert parse_program(yaml.safe_dump(program_to_document(program))) == program
+    assert parse_program(FULL).rewards is None
+    assert "rewards" not in program_to_document(parse_program(FULL))
+
+
+REWARD_BAD: list[tuple[str, Mutation, list[Any], str]] = [
+    ("unknown trigger", _set(("rewards", "rules", 0, "trigger"), "wedding"),
+     ["rewards", "rules", 0, "trigger"], "'enrolment'"),
+    ("no points", _delete(("rewards", "rules", 0, "points")),
+     ["rewards", "rules", 0], "points is required"),
+    ("zero points", _set(("rewards", "rules", 3, "points"), 0),
+     ["rewards", "rules", 3, "points"], "greater than 0"),
+    ("points as a float", _set(("rewards", "rules", 3, "points"), 2.5),
+     ["rewards", "rules", 3, "points"], "must be an integer"),
+    ("too many decimals for the currency", _set(("rewards", "rules", 1, "points"), "5.255"),
+     ["rewards", "rules", 1, "points"], "more than 2 decimal places"),
+    ("points on a referral", _set(("rewards", "rules", 2, "points"), 10),
+     ["rewards", "rules", 2, "points"], "not allowed for trigger referral"),
+    ("a referral paying nobody", _set(("rewards", "rules", 2, "referrer_points"), 0),
+     ["rewards", "rules", 2], "give friend_points or referrer_points"),
+    ("referrer points elsewhere", _set(("rewards", "rules", 3, "referrer_points"), 5),
+     ["rewards", "rules", 3, "referrer_points"], "not allowed for trigger review"),
+    ("unknown currency", _set(("rewards", "rules", 0, "currency"), "gems"),
+     ["rewards", "rules", 0, "currency"], "unknown currency 'gems'"),
+    ("custom without event", _delete(("rewards", "rules", 5, "event")),
+     ["rewards", "rules", 5], "event is required"),
+    ("custom named as a built-in", _set(("rewards", "rules", 5, "event"), "review"),
+     ["rewards", "rules", 5, "event"], "built-in trigger"),
+    ("event on a built-in", _set(("rewards", "rules", 3, "event"), "x"),
+     ["rewards", "rules", 3, "event"], "only for trigger custom"),
+    ("window off a birthday", _set(("rewards", "rules", 3, "window"), {"days_after": 1}),
+     ["rewards", "rules", 3, "window"], "only for trigger birthday"),
+    ("window too wide", _set(("rewards", "rules", 1, "window", "days_after"), 91),
+     ["rewards", "rules", 1, "window", "days_after"], "less than or equal to 90"),
+    ("period on a birthday", _set(("rewards", "rules", 1, "period"), "calendar_year"),
+     ["rewards", "rules", 1, "period"], "only for posted events"),
+    ("unknown period", _set(("rewards", "rules", 3, "period"), "weekly"),
+     ["rewards", "rules", 3, "period"], "'once'"),
+    ("pending until something unknown", _set(("rewards", "rules", 0, "pending_until"), "x"),
+     ["rewards", "rules", 0, "pending_until"], "'phone_verified'"),
+    ("expiry two kinds", _set(("rewards", "rules", 4, "expiry"),
+                              {"after_days": 1, "end_of_year": 1}),
+     ["rewards", "rules", 4, "expiry"], "exactly one"),
+    ("unknown time zone", _set(("rewards", "time_zone"), "Mars/Olympus"),
+     ["rewards", "time_zone"], "IANA time zone"),
+    ("duplicate id with an earn rule", _set(("rewards", "rules", 3, "id"), "base"),
+     ["rewards", "rules", 3, "id"], "duplicate rule id 'base' (already used at earn.0.id)"),
+    ("duplicate id within rewards", _set(("rewards", "rules", 4, "id"), "review"),
+     ["rewards", "rules", 4, "id"], "duplicate rule id 'review'"),
+    ("unknown field", _set(("rewards", "rules", 0, "amount"), 1),
+     ["rewards", "rules", 0, "amount"], "Extra inputs are not permitted"),
+    ("missing name", _delete(("rewards", "rules", 0, "name")),
+     ["rewards", "rules", 0, "name"], "Field required"),
+]
+
+
+@pytest.mark.parametrize(("mutate", "loc", "msg"), [case[1:] for case in REWARD_BAD],
+                         ids=[case[0] for case in REWARD_BAD])
+def test_a_bad_rewards_section_is_refused_at_the_precise_location(
+        mutate: Mutation, loc: list[Any], msg: str) -> None:
+    doc = rewards_doc()
+    mutate(doc)
+    errors = errors_of(yaml.safe_dump(doc))
+    assert [e["loc"] for e in errors] == [loc], errors
+    assert msg in errors[0]["msg"]
+    assert errors[0]["line"] >= 1

@@ -1,4 +1,5 @@
-"""Background jobs of the ledger: activation of pending points, expiry of lots, hold expiry.
+"""Background jobs: activation of pending points, expiry of lots, hold expiry, tier review
+and birthday rewards.
 
 Each job is idempotent and resumable: it finds what is due, handles each item in its own
 short transaction (so the till never waits long for a member lock), re-checks the item under
@@ -120,8 +121,41 @@ def review_tiers(k: Kopilka, *, chunk: int = P.JOB_CHUNK,
         after = batch[-1][0]
 
 
+def birthday(k: Kopilka, *, chunk: int = P.JOB_CHUNK,
+             progress: Progress | None = None) -> JobReport:
+    """Birthday rewards (SPEC R6) of members whose birthday window holds today in their own
+    time zone. Idempotent (one grant per rule and birthday year: a second run, or a run the
+    next day of the window, gives nothing) and resumable; members come from the birthday
+    index (`birth_month_day`), in bounded chunks, each in its own short transaction."""
+    from kopilka.app import programs, rewards
+    from kopilka.domain.rewards import Trigger, birthday_month_days
+
+    report = JobReport("birthday")
+    now = k.clock.now()
+    with k.db.read() as uow:
+        program = programs.in_force_or_none(uow, now)
+    rules = program.rewards.of(Trigger.BIRTHDAY) if program and program.rewards else ()
+    if not rules:
+        return report
+    month_days = birthday_month_days(rules, now)
+    after = None
+    while True:
+        with k.db.read() as uow:
+            batch = uow.rewards.with_birthday(month_days, after=after, limit=chunk)
+        for member_id in batch:
+            with k.db.write() as uow:
+                given = rewards.birthday_step(uow, program, member_id, now)
+            report.done += given
+            report.skipped += 0 if given else 1
+            if progress:
+                progress(report.name, 1)
+        if len(batch) < chunk:
+            return report
+        after = batch[-1]
+
+
 ALL_JOBS = {"activate_pending": activate_pending, "expire_lots": expire_lots,
-            "expire_holds": expire_holds, "review_tiers": review_tiers}
+            "expire_holds": expire_holds, "review_tiers": review_tiers, "birthday": birthday}
 
 
 def run_all(k: Kopilka, *, progress: Progress | None = None) -> list[JobReport]:

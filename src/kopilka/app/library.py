@@ -19,10 +19,13 @@ import orjson
 
 from kopilka.app import members as M
 from kopilka.app import points as P
-from kopilka.app import programs, views
+from kopilka.app import privacy, programs, rewards, views
+from kopilka.app.library_partners import PartnersMixin
 from kopilka.app.library_promotions import PromotionsMixin
+from kopilka.app.library_rewards import RewardsMixin
 from kopilka.app.library_till import TillMixin
 from kopilka.app.ports import Clock, CodeSender, Database, SystemClock, TransactionMeta, UnitOfWork
+from kopilka.app.program_coalition import brand_program
 from kopilka.domain.errors import Conflict, DomainError, InvalidInput, NotFound
 from kopilka.domain.points import PointCurrency
 from kopilka.domain.verification import Target
@@ -46,6 +49,7 @@ class Caller:
     name: str = "library"
     partner_id: str | None = None
     store_id: str | None = None
+    admin: bool = False  # the coalition operator: sees every partner's data (ADR 0006)
 
     @property
     def scope(self) -> str:
@@ -75,7 +79,7 @@ class MemoryCodeSender:
         self.sent.append((target, address, code))
 
 
-class Kopilka(TillMixin, PromotionsMixin):
+class Kopilka(TillMixin, PromotionsMixin, PartnersMixin, RewardsMixin):
     def __init__(self, db: Database, *, clock: Clock | None = None, secret_key: str,
                  default_currency: str = "points", hold_ttl: timedelta = timedelta(minutes=15),
                  code_sender: CodeSender | None = None) -> None:
@@ -141,16 +145,21 @@ class Kopilka(TillMixin, PromotionsMixin):
         def work(uow: UnitOfWork, now: datetime) -> Result:
             member_id = M.enrol(uow, cmd, now=now, partner_id=caller.partner_id,
                                 source=caller.name, currency=self.default_currency)
+            given = rewards.on_enrolment(uow, member_id, now=now, meta=self._meta(caller, now))
             cur = self._currency(uow, None)
-            return Result(201, views.member_view(uow, M.require_member(uow, member_id), cur))
+            member = M.require_member(uow, member_id)
+            body = privacy.member_for(uow, member, views.member_view(uow, member, cur), caller)
+            return Result(201, {**body, "rewards": given} if given else body)  # welcome (R6)
         return self.mutate("enrol", cmd.__dict__, work, caller=caller,
                            idempotency_key=idempotency_key)
 
-    def member(self, member_id: str) -> dict[str, Any]:
+    def member(self, member_id: str, *, caller: Caller = LIBRARY) -> dict[str, Any]:
+        """The member; personal data only as `caller` may see them (`privacy`)."""
         with self.db.read() as uow:
             member = M.require_member(uow, member_id)
             program = programs.in_force_or_none(uow, self.clock.now())
-            return views.member_view(uow, member, self._currency(uow, None), program)
+            view = views.member_view(uow, member, self._currency(uow, None), program)
+            return privacy.member_for(uow, member, view, caller)
 
     def update_member(self, member_id: str, changes: dict[str, Any],
                       consents: dict[str, bool] | None = None, *, text_version: str = "1",
@@ -158,16 +167,21 @@ class Kopilka(TillMixin, PromotionsMixin):
         def work(uow: UnitOfWork, now: datetime) -> Result:
             M.update_profile(uow, member_id, changes, consents, now=now, source=caller.name,
                              text_version=text_version)
-            return Result(200, views.member_view(uow, M.require_member(uow, member_id),
-                                                 self._currency(uow, None)))
+            member = M.require_member(uow, member_id)
+            view = views.member_view(uow, member, self._currency(uow, None))
+            return Result(200, privacy.member_for(uow, member, view, caller))
         return self.mutate("update_member", [member_id, changes, consents, text_version], work,
                            caller=caller, idempotency_key=idempotency_key)
 
-    def lookup(self, ref: dict[str, str]) -> dict[str, Any]:
+    def lookup(self, ref: dict[str, str], *, caller: Caller = LIBRARY) -> dict[str, Any]:
+        """The member summary for a till: the discount is the caller's brand's (P6)."""
         with self.db.read() as uow:
             member = M.require_member(uow, M.resolve(uow, ref))
             program = programs.in_force_or_none(uow, self.clock.now())
-            return views.summary_view(uow, member, self._currency(uow, None), program)
+            if program is not None:
+                program = brand_program(program, caller.partner_id)
+            view = views.summary_view(uow, member, self._currency(uow, None), program)
+            return privacy.member_for(uow, member, view, caller)
 
     def resolve(self, ref: dict[str, str]) -> str:
         with self.db.read() as uow:
@@ -178,15 +192,16 @@ class Kopilka(TillMixin, PromotionsMixin):
             M.require_member(uow, member_id)
             return views.balance_view(uow, member_id, self._currency(uow, currency))
 
-    def history(self, member_id: str, *, limit: int = 50,
-                cursor: str | None = None) -> dict[str, Any]:
+    def history(self, member_id: str, *, limit: int = 50, cursor: str | None = None,
+                caller: Caller = LIBRARY) -> dict[str, Any]:
         if not 0 < limit <= MAX_PAGE:
             raise InvalidInput(f"limit must be 1..{MAX_PAGE}", code="invalid_limit")
         with self.db.read() as uow:
-            M.require_member(uow, member_id)
+            shared = privacy.may_see(uow, M.require_member(uow, member_id), caller)
             rows = uow.ledger.history(member_id, limit=limit + 1, before=cursor)
             currencies = {c.code: c for c in uow.members.currencies()}
-            items = [views.operation_view(r, currencies[r.currency]) for r in rows[:limit]]
+            items = [privacy.operation_for(views.operation_view(r, currencies[r.currency]),
+                                           r.partner_id, caller, shared) for r in rows[:limit]]
             more = len(rows) > limit
             return {"items": items, "next_cursor": rows[limit - 1].transaction_id if more else None}
 
@@ -220,6 +235,7 @@ class Kopilka(TillMixin, PromotionsMixin):
             cur = self._currency(uow, None)
             data = views.member_view(uow, member, cur)
             data["consent_history"] = views.consent_history(uow.members.consents_of(member_id))
+            data["rewards"] = rewards.granted_view(uow, member_id)  # one-time rewards (R6)
         data["history"] = self._all_history(member_id)
         return data
 

@@ -81,3 +81,30 @@ class PromotionsMixin:
         with self.db.read() as uow:  # type: ignore[attr-defined]
             return A.check_code(uow, code, member_id=member_id,
                                 at=self.clock.now())  # type: ignore[attr-defined]
+
+    def check_promo_code_on_cart(self, code: str, receipt: Any, *,
+                                 caller: Any = None) -> dict[str, Any]:
+        """The code's promotion on this member and cart: a calculation with the code that
+        writes nothing; says whether it applies, what it gives, or why not and what is
+        missing."""
+        from dataclasses import replace
+
+        from kopilka.app import receipts
+        from kopilka.app.receipt_views import evaluation_view
+
+        with self.db.read() as uow:  # type: ignore[attr-defined]
+            member_id = None
+            if receipt.member:
+                from kopilka.app.members import resolve_brief
+                member_id = resolve_brief(uow, receipt.member)["member_id"]
+            info = A.check_code(uow, code, member_id=member_id, at=receipt.occurred_at)
+            with_code = replace(receipt, promo_codes=(*receipt.promo_codes, info["code"]))
+            ctx, evaluation = receipts.calculate(uow, with_code,
+                                                 self.clock.now())  # type: ignore[attr-defined]
+            view = evaluation_view(evaluation, ctx.program)
+        pid = info["promotion_id"]
+        applied = [a for a in view["applied"] if a["code"] == pid]
+        return {**info, "applies": bool(applied), "applied": applied,
+                "rejected": [r for r in view["rejected"] if r.get("promotion_id") == pid
+                             or r["code"].startswith("code_")],
+                "messages": view["messages"], "total_payable": view["total_payable"]}

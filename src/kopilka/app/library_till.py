@@ -52,26 +52,30 @@ class TillMixin:
         if not hold:
             with self.db.read() as uow:
                 ctx, evaluation = receipts.calculate(uow, receipt, self.clock.now())
-                return Result(200, self._calculation(uow, ctx, evaluation))
+                return Result(200, self._calculation(uow, ctx, evaluation, caller))
 
         def work(uow: UnitOfWork, now: datetime) -> Result:
             ctx, evaluation = receipts.calculate(uow, receipt, now)
             meta = TransactionMeta(effective_at=now, store_id=receipt.store_id,
                                    receipt_id=receipt.receipt_id,
-                                   author=(caller or LIBRARY).name)
+                                   author=(caller or LIBRARY).name,
+                                   partner_id=(caller or LIBRARY).partner_id)
             hold_id = receipts.hold_for(uow, ctx, evaluation, now=now, ttl=self.hold_ttl,
                                         meta=meta)
-            return Result(200, {**self._calculation(uow, ctx, evaluation), "hold_id": hold_id})
+            return Result(200, {**self._calculation(uow, ctx, evaluation, caller),
+                                "hold_id": hold_id})
         return self.mutate("calculate_hold", _request(receipt), work, caller=caller or LIBRARY,
                            idempotency_key=idempotency_key)
 
-    def _calculation(self, uow: UnitOfWork, ctx: receipts.Context, evaluation) -> dict:  # noqa: ANN001
-        from kopilka.app import views
+    def _calculation(self, uow: UnitOfWork, ctx: receipts.Context, evaluation,  # noqa: ANN001
+                     caller: Any = None) -> dict:
+        from kopilka.app import privacy, views
 
         body = evaluation_view(evaluation, ctx.program)
         if ctx.member is not None:
             cur = self._currency(uow, ctx.program.main_currency)
-            body["member"] = views.summary_view(uow, ctx.member, cur, ctx.program)
+            summary = views.summary_view(uow, ctx.member, cur, ctx.program)
+            body["member"] = privacy.member_for(uow, ctx.member, summary, caller)
         else:
             body["member"] = None
         return body

@@ -11,13 +11,14 @@ from typing import Any
 from kopilka.app.identity import normalise_email, normalise_phone
 from kopilka.app.ports import UnitOfWork, new_id
 from kopilka.domain import consent as C
+from kopilka.domain import rewards as R
 from kopilka.domain import verification as V
 from kopilka.domain.cards import CardStatus, card_number, is_valid_card_number
 from kopilka.domain.errors import Conflict, DomainError, InvalidInput, NotFound
 
 GENDERS = frozenset({"male", "female", "other", "unspecified"})
 PROFILE_FIELDS = ("email", "first_name", "last_name", "birth_date", "gender", "city",
-                  "attributes")
+                  "attributes", "time_zone")
 MAX_ATTRIBUTES = 50
 MAX_ATTRIBUTES_JSON = 8_000
 REFERRAL_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -38,6 +39,7 @@ class Enrolment:
     attributes: dict[str, Any] = field(default_factory=dict)
     store_id: str | None = None
     referral_code: str | None = None
+    time_zone: str | None = None  # IANA; None: the program's (birthdays, reward periods)
 
 
 def _check_attributes(attributes: Any) -> dict[str, Any]:
@@ -75,6 +77,11 @@ def _profile_values(changes: dict[str, Any], today: date) -> dict[str, Any]:
             values[name] = value
         elif name == "attributes":
             values[name] = _check_attributes(value)
+        elif name == "time_zone":
+            if not R.is_time_zone(value):
+                raise InvalidInput(f"{value!r} is not an IANA time zone such as Europe/Moscow",
+                                   code="invalid_time_zone")
+            values[name] = value
     return values
 
 
@@ -105,14 +112,30 @@ def enrol(uow: UnitOfWork, cmd: Enrolment, *, now: datetime, partner_id: str | N
     if uow.members.id_by_phone(phone) is not None:
         raise Conflict("a member with this phone is already enrolled", code="member_exists")
     member_id = new_id()
+    referred_by = _referrer(uow, cmd.referral_code, R.Party(member_id, phone))
     uow.members.add({"member_id": member_id, "phone": phone, "attributes": {}, **values,
                      "status": "active", "referral_code": _referral_code(uow),
+                     "referred_by": referred_by,
                      "enrolled_store_id": cmd.store_id, "enrolled_partner_id": partner_id,
                      "created_at": now, "updated_at": now})
     uow.members.add_consents(member_id, records)
     issue_card(uow, member_id, now=now)
     uow.ledger.ensure_balance_row(member_id, currency, now)
     return member_id
+
+
+def _referrer(uow: UnitOfWork, code: str | None, friend: R.Party) -> str | None:
+    """The member whose referral code the new member gave (refused if unknown, inactive or
+    the new member's own phone). A member is referred at enrolment only, so once."""
+    if code is None or not code.strip():
+        return None
+    referrer_id = uow.members.id_by_referral_code(code.strip().upper())
+    referrer = uow.members.get(referrer_id) if referrer_id is not None else None
+    if referrer is None:
+        raise InvalidInput("no member has this referral code", code="invalid_referral_code")
+    R.check_referral(R.Party(referrer_id, referrer["phone"],
+                             active=referrer["status"] == "active"), friend)
+    return referrer_id
 
 
 def require_member(uow: UnitOfWork, member_id: str, *, lock: bool = False) -> dict[str, Any]:
@@ -262,7 +285,7 @@ def erase(uow: UnitOfWork, member_id: str, *, now: datetime) -> None:
             uow.members.block_card(card["number"], now, None)
     uow.members.update(member_id, {
         "phone": None, "email": None, "first_name": None, "last_name": None,
-        "birth_date": None, "gender": None, "city": None, "attributes": {},
+        "birth_date": None, "gender": None, "city": None, "attributes": {}, "time_zone": None,
         "status": "erased", "updated_at": now})
     uow.members.delete_challenges(member_id)
     uow.idempotency.redact_member(member_id, {"member_id": member_id, "status": "erased",

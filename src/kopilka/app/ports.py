@@ -93,6 +93,8 @@ class UnitOfWork(Protocol):
     idempotency: Any
     programs: Any
     receipts: Any
+    rewards: Any
+    settlement: Any
     promotions: Any
     conn: Any
 

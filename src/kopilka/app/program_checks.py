@@ -13,6 +13,8 @@ from decimal import Decimal
 
 from pydantic_core import PydanticCustomError
 
+from kopilka.app.program_coalition import check_coalition
+from kopilka.app.program_rewards import check_rewards, reward_rule_ids
 from kopilka.app.program_schema import (
     BurnDoc,
     ConditionDoc,
@@ -67,6 +69,8 @@ def check_program(doc: ProgramDoc) -> list[Issue]:
         _check_percent_or_ladder(doc.discount, ("discount",), issues)
     if doc.tiers is not None:
         _check_tiers(doc.tiers, issues)
+    issues.extend(check_coalition(doc))
+    issues.extend(check_rewards(doc))
     count = len(doc.earn) + sum(len(r.multipliers) for r in doc.earn)
     count += sum(part is not None for part in (doc.burn, doc.discount, doc.tiers))
     if count > MAX_RULES:
@@ -99,7 +103,7 @@ def _rule_ids(doc: ProgramDoc) -> list[tuple[Loc, str]]:
         rule_doc = getattr(doc, part)
         if rule_doc is not None:
             ids.append(((part, "id"), rule_doc.id))
-    return ids
+    return ids + reward_rule_ids(doc)
 
 
 def _check_rule_ids(doc: ProgramDoc, issues: list[Issue]) -> None:

@@ -18,7 +18,9 @@ import yaml
 from pydantic import ValidationError
 
 from kopilka.app.program_checks import Issue, Loc, check_program, minor_units, threshold_units
+from kopilka.app.program_coalition import coalition_of
 from kopilka.app.program_render import program_to_document
+from kopilka.app.program_rewards import rewards_of
 from kopilka.app.program_schema import (
     UNION_TAGS,
     BurnDoc,
@@ -257,6 +259,8 @@ def _program(doc: ProgramDoc) -> Program:
         returns_policy=doc.returns.spent_earned_points,
         money_currency=doc.money_currency,
         labels=dict(doc.labels),
+        coalition=coalition_of(doc),
+        rewards=rewards_of(doc),
     )
 
 

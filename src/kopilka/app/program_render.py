@@ -11,6 +11,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from kopilka.app.program_coalition import coalition_document
+from kopilka.app.program_rewards import rewards_document
 from kopilka.domain.points import PointCurrency, format_money
 from kopilka.domain.program import (
     BurnRule,
@@ -47,6 +49,10 @@ def program_to_document(program: Program) -> dict[str, Any]:
     doc["returns"] = {"spent_earned_points": program.returns_policy.value}
     if program.labels:
         doc["labels"] = dict(program.labels)
+    if program.coalition is not None:
+        doc["coalition"] = coalition_document(program.coalition)
+    if program.rewards is not None:
+        doc["rewards"] = rewards_document(program.rewards, program)
     return doc
 
 

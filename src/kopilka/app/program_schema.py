@@ -30,6 +30,13 @@ from pydantic_core import PydanticCustomError
 from kopilka.domain.errors import InvalidInput
 from kopilka.domain.points import Rounding, parse_money
 from kopilka.domain.program import Channel, Measure, SpentEarnedPolicy
+from kopilka.domain.rewards import (
+    DEFAULT_TIME_ZONE,
+    MAX_WINDOW_DAYS,
+    Period,
+    Trigger,
+    is_time_zone,
+)
 
 MAX_DAYS = 3660  # ten years: the bound of every "days" field
 # Tags of the window union; they appear in Pydantic's error locations and are stripped from them.
@@ -298,6 +305,77 @@ class ReturnsDoc(_Doc):
         SpentEarnedPolicy.NEGATIVE_BALANCE)
 
 
+# --- coalition (SPEC P5, P6): agreed settlement rates and brand discounts ------------------
+
+MAX_RATE = Decimal(1_000_000)
+
+
+def _rate(value: object) -> Decimal:
+    """Money per whole point, a decimal string such as "1.00" (at most 6 decimal places)."""
+    rate = _decimal(value)
+    if rate < 0:
+        _fail("cannot be negative")
+    if rate > MAX_RATE:
+        _fail("must be at most 1000000")
+    return rate
+
+
+Rate = Annotated[Decimal, PlainValidator(_rate)]
+
+
+class PairRateDoc(_Doc):
+    issuer: Code
+    redeemer: Code
+    money_per_point: Rate
+
+
+class CoalitionPartnerDoc(_Doc):
+    partner_id: Code
+    money_per_point: Rate | None = None
+    discount_percent: Percent | None = None
+
+
+class CoalitionDoc(_Doc):
+    currency: Code | None = None  # the point currency the rates price; default: the main one
+    default_rate: Rate | None = None  # default: the currency's own money value
+    rates: list[PairRateDoc] = Field(default_factory=list, max_length=2500)
+    partners: list[CoalitionPartnerDoc] = Field(default_factory=list, max_length=200)
+
+
+# --- one-time rewards (SPEC R6): see app.program_rewards for the checks ---------------------
+
+def _time_zone(value: str) -> str:
+    if not is_time_zone(value):
+        _fail("must be an IANA time zone such as Europe/Moscow")
+    return value
+
+
+class BirthdayWindowDoc(_Doc):
+    days_before: int = Field(0, ge=0, le=MAX_WINDOW_DAYS)
+    days_after: int = Field(0, ge=0, le=MAX_WINDOW_DAYS)
+
+
+class RewardDoc(_Doc):
+    id: Code
+    name: Name
+    trigger: Annotated[Trigger, Strict(False)]
+    event: Code | None = None  # the event type of a custom trigger
+    currency: Code | None = None
+    points: Amount | None = None
+    friend_points: Amount | None = None  # referral
+    referrer_points: Amount | None = None  # referral
+    pending_until: Literal["phone_verified"] | None = None
+    expiry: Annotated[ExpiryDoc | None, BeforeValidator(_never)] = None
+    window: BirthdayWindowDoc | None = None  # birthday
+    period: Annotated[Period, Strict(False)] = Period.ONCE  # posted events
+
+
+class RewardsDoc(_Doc):
+    time_zone: Annotated[str, Field(max_length=64), AfterValidator(_time_zone)] = (
+        DEFAULT_TIME_ZONE)
+    rules: list[RewardDoc] = Field(default_factory=list, max_length=100)
+
+
 class ProgramDoc(_Doc):
     name: Name
     effective_from: Moment
@@ -309,3 +387,5 @@ class ProgramDoc(_Doc):
     tiers: TiersDoc | None = None
     returns: ReturnsDoc = Field(default_factory=ReturnsDoc)
     labels: dict[Code, Text] = Field(default_factory=dict, max_length=50)
+    coalition: CoalitionDoc | None = None
+    rewards: RewardsDoc | None = None

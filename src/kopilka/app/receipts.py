@@ -16,11 +16,13 @@ from typing import Any
 
 from kopilka.app import members as M
 from kopilka.app import points as P
-from kopilka.app import programs
+from kopilka.app import programs, rewards
+from kopilka.app import promotion_till as PT
 from kopilka.app.ports import TransactionMeta, UnitOfWork, new_id
+from kopilka.app.program_coalition import store_program
 from kopilka.domain import ledger as L
 from kopilka.domain.errors import DomainError, InvalidInput
-from kopilka.domain.evaluation import Evaluation, Line, MemberState, Receipt, evaluate
+from kopilka.domain.evaluation import Evaluation, Line, MemberState, Receipt
 from kopilka.domain.program import Program, window_bounds
 
 
@@ -88,7 +90,7 @@ def member_state(uow: UnitOfWork, program: Program, member: dict[str, Any], at: 
 
 def context(uow: UnitOfWork, receipt: ReceiptInput, now: datetime, *, lock: bool,
             extra_spendable: int = 0) -> Context:
-    program = programs.in_force(uow, receipt.occurred_at)
+    program = store_program(uow, programs.in_force(uow, receipt.occurred_at), receipt.store_id)
     if not receipt.member:
         return Context(program, None, None)
     member = M.resolve_brief(uow, receipt.member)
@@ -108,7 +110,9 @@ def program_currency(uow: UnitOfWork, receipt: ReceiptInput) -> str:
 
 def calculate(uow: UnitOfWork, receipt: ReceiptInput, now: datetime) -> tuple[Context, Evaluation]:
     ctx = context(uow, receipt, now, lock=False)
-    return ctx, evaluate(ctx.program, receipt.domain(), ctx.state)
+    _prepared, _outcome, evaluation = PT.evaluate_receipt(uow, ctx.program, ctx.member,
+                                                          ctx.state, receipt, confirm=False)
+    return ctx, evaluation
 
 
 def hold_for(uow: UnitOfWork, ctx: Context, evaluation: Evaluation, *, now: datetime,
@@ -129,7 +133,8 @@ def confirm(uow: UnitOfWork, receipt: ReceiptInput, request: dict[str, Any], dig
     """Post a purchase: spend (or capture the hold), accrue, move the tier; store the receipt."""
     held = _usable_hold(uow, receipt, now, partner_id)
     ctx = context(uow, receipt, now, lock=True, extra_spendable=held.points if held else 0)
-    evaluation = evaluate(ctx.program, receipt.domain(), ctx.state)
+    prepared, outcome, evaluation = PT.evaluate_receipt(uow, ctx.program, ctx.member,
+                                                        ctx.state, receipt, confirm=True)
     meta = TransactionMeta(effective_at=receipt.occurred_at, author=author,
                            partner_id=partner_id, store_id=receipt.store_id,
                            receipt_id=receipt.receipt_id)
@@ -158,6 +163,17 @@ def confirm(uow: UnitOfWork, receipt: ReceiptInput, request: dict[str, Any], dig
                  "store_id": receipt.store_id, "receipt_id": receipt.receipt_id,
                  "member_id": ctx.member["member_id"] if ctx.member else None,
                  "program_version": ctx.program.version})
+    given = rewards.on_purchase(uow, ctx.program, body["member_id"], channel=receipt.channel,
+                                occurred_at=receipt.occurred_at, receipt_key=receipt_key,
+                                now=now, meta=meta) if body["member_id"] else []
+    if given:  # one-time rewards of the purchase: referral (both sides), first app order
+        body["rewards"] = given
+    if outcome is not None:
+        uses = PT.record(uow, prepared, outcome, evaluation, member_id=body["member_id"],
+                         receipt_key=receipt_key, store_id=receipt.store_id,
+                         occurred_at=receipt.occurred_at, now=now)
+        effects["promotions"] = PT.effects_of(prepared, outcome, uses,
+                                              [line.line_id for line in receipt.lines])
     uow.receipts.add({
         "store_id": receipt.store_id, "receipt_id": receipt.receipt_id,
         "receipt_key": receipt_key, "member_id": body["member_id"], "partner_id": partner_id,
@@ -240,6 +256,13 @@ def cancel(uow: UnitOfWork, store_id: str, receipt_id: str, *, now: datetime,
     spend = row["effects"]["spend"]
     if spend:
         undo.restore(spend["points"] - sum(row["effects"]["restored"].values()))
+    rewards.on_cancel(uow, row, now=now, author=author)  # revokes what the purchase gave
+    promoted = row["effects"].get("promotions")
+    PT.give_back(uow, PT.standing(promoted), member_id=row["member_id"],
+                 receipt_key=row["receipt_key"], now=now)
+    if promoted:
+        undo.effects["promotions"] = {**promoted, "returned": [
+            u["promotion_id"] for u in promoted["uses"]]}
     result = {**row["result"], "status": "cancelled"}
     uow.receipts.update(store_id, receipt_id, {"status": "cancelled", "result": result,
                                                "effects": undo.effects, "qualifying_value": 0,
@@ -282,6 +305,7 @@ class Undo:
                         "restored": dict(self.row["effects"]["restored"])}
         self.member_id = self.row["member_id"]
         self.meta = TransactionMeta(effective_at=self.now, author=self.author,
+                                    partner_id=self.row["partner_id"],  # whose receipt it is
                                     store_id=self.row["store_id"],
                                     receipt_id=self.row["receipt_id"])
 
@@ -390,7 +414,7 @@ def return_lines(uow: UnitOfWork, store_id: str, receipt_id: str, return_id: str
         undo.restore(shares["points_redeemed"])
     undo.effects["returned"] = returned
     refund = shares["total"]
-    deduction = undo.deducted_value
+    deduction = undo.deducted_value + _promotions_after_return(uow, row, undo, returned, now)
     result = {"return_id": return_id, "store_id": store_id, "receipt_id": receipt_id,
               "lines": [{"line_id": i, "quantity": str(q)} for i, q in lines],
               "points_withdrawn": shares["points_earned"],
@@ -405,6 +429,38 @@ def return_lines(uow: UnitOfWork, store_id: str, receipt_id: str, return_id: str
                                                "updated_at": now})
     undo_upgrade(uow, program, row, now)
     return result
+
+
+def stored_receipt(request: dict[str, Any]) -> ReceiptInput:
+    """The receipt as it was confirmed, from its stored canonical request."""
+    lines = tuple(Line(line_id=x["line_id"], sku=x["sku"], name=x["name"],
+                       category=x["category"], quantity=Decimal(x["quantity"]),
+                       unit_price=x["unit_price"], discountable=x["discountable"])
+                  for x in request["lines"])
+    return ReceiptInput(store_id=request["store_id"], receipt_id=request["receipt_id"],
+                        occurred_at=datetime.fromisoformat(request["occurred_at"]), lines=lines,
+                        member=request["member"], channel=request["channel"],
+                        promo_codes=tuple(request["promo_codes"]))
+
+
+def _promotions_after_return(uow: UnitOfWork, row: dict[str, Any], undo: Undo,
+                             returned: dict[str, str], now: datetime) -> int:
+    """Promotions whose condition the kept goods no longer meet give their budget back; the
+    discount the kept goods lose is deducted from the refund (kopecks)."""
+    promoted = undo.effects.get("promotions")
+    if not PT.standing(promoted):
+        return 0
+    receipt = stored_receipt(row["request"])
+    kept = {line.line_id: line.quantity - Decimal(returned.get(line.line_id, "0"))
+            for line in receipt.lines}
+    member = M.require_member(uow, row["member_id"]) if row["member_id"] else None
+    segments = (member or {}).get("attributes", {}).get("segments") or ()
+    broken, clawback = PT.recheck_after_return(
+        promoted, receipt, kept, member, frozenset(s for s in segments if isinstance(s, str)))
+    PT.give_back(uow, [u for u in PT.standing(promoted) if u["promotion_id"] in broken],
+                 member_id=row["member_id"], receipt_key=row["receipt_key"], now=now)
+    undo.effects["promotions"] = {**promoted, "returned": [*promoted["returned"], *broken]}
+    return clawback
 
 
 def _shares(lines: list[dict[str, Any]], before: dict[str, str],

@@ -7,12 +7,16 @@ module only says what a program *is*. Every rule has an `id` so every effect can
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from kopilka.domain.points import PointCurrency
+
+if TYPE_CHECKING:  # rewards.py builds on this module (Expiry)
+    from kopilka.domain.rewards import Rewards
 
 
 class Channel(StrEnum):
@@ -215,6 +219,8 @@ class Program:
     money_currency: str = "RUB"
     version: int = 0
     labels: dict[str, str] = field(default_factory=dict)
+    coalition: Coalition | None = None  # partners' agreed rates and brand discounts
+    rewards: Rewards | None = None  # one-time rewards by event (domain.rewards, R6)
 
     def local(self, at: datetime) -> datetime:
         """`at` in the program's own time zone (that of its effective_from): qualifying
@@ -264,3 +270,70 @@ def window_bounds(window: Window, at: datetime) -> tuple[datetime, datetime]:
     nxt = first + months
     end = start.replace(year=at.year + (nxt - 1) // 12, month=(nxt - 1) % 12 + 1)
     return start, end
+
+
+# --- coalition: partners, agreed settlement rates, co-branded discounts (SPEC P5, P6) -------
+
+@dataclass(frozen=True, slots=True)
+class PairRate:
+    """The agreed money value of a point issued at `issuer` and redeemed at `redeemer`."""
+
+    issuer: str
+    redeemer: str
+    money_per_point: Decimal  # money units (e.g. rubles) per whole point
+
+
+@dataclass(frozen=True, slots=True)
+class CoalitionPartner:
+    """One brand's terms: the rate of points redeemed at it, and its own discount (P6)."""
+
+    partner_id: str
+    money_per_point: Decimal | None = None
+    discount_percent: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Coalition:
+    """Several brands in one program. Settlement values a point of `currency` earned at one
+    partner and spent at another at the first rate found: the pair's, the redeeming
+    partner's, `default_rate`, else the currency's own money value (other currencies are
+    always valued at their own money value)."""
+
+    currency: str
+    default_rate: Decimal | None = None
+    rates: tuple[PairRate, ...] = ()
+    partners: tuple[CoalitionPartner, ...] = ()
+
+    def partner(self, partner_id: str | None) -> CoalitionPartner | None:
+        return next((p for p in self.partners if p.partner_id == partner_id), None)
+
+    def rate(self, issuer: str, redeemer: str, unit_value: Decimal) -> Decimal:
+        """Money per whole point for this pair; `unit_value` is the currency's own value."""
+        pair = next((r for r in self.rates if (r.issuer, r.redeemer) == (issuer, redeemer)),
+                    None)
+        if pair is not None:
+            return pair.money_per_point
+        terms = self.partner(redeemer)
+        if terms is not None and terms.money_per_point is not None:
+            return terms.money_per_point
+        return unit_value if self.default_rate is None else self.default_rate
+
+
+def partner_rule_id(partner_id: str) -> str:
+    """The rule id a brand's own discount carries in evaluation effects."""
+    return f"coalition:{partner_id}"
+
+
+def for_partner(program: Program, partner_id: str | None) -> Program:
+    """The program as a brand's stores apply it (P6, co-branded card): the brand's
+    `discount_percent` replaces the discount program's percent (keeping its exclusions);
+    a tier's own discount still comes first, as everywhere. Unchanged without such terms."""
+    terms = program.coalition.partner(partner_id) if program.coalition else None
+    if terms is None or terms.discount_percent is None or partner_id is None:
+        return program
+    base = program.discount
+    rule = DiscountRule(rule_id=partner_rule_id(partner_id),
+                        ladder=Ladder(steps=(Step(from_kopecks=0,
+                                                  percent=terms.discount_percent),)),
+                        excluded=base.excluded if base is not None else Goods())
+    return replace(program, discount=rule)

@@ -20,6 +20,8 @@ from kopilka.adapters.sql.ledger_repo import SqlLedger
 from kopilka.adapters.sql.members_repo import SqlMembers
 from kopilka.adapters.sql.promotions_repo import SqlPromotions
 from kopilka.adapters.sql.receipts_repo import SqlPrograms, SqlReceipts
+from kopilka.adapters.sql.rewards_repo import SqlRewards
+from kopilka.adapters.sql.settlement_repo import SqlSettlement
 
 
 @dataclass
@@ -33,6 +35,8 @@ class SqlUnitOfWork:
         self.idempotency = SqlIdempotency(self.conn, hot)
         self.programs = SqlPrograms(self.conn, hot)
         self.receipts = SqlReceipts(self.conn, hot)
+        self.rewards = SqlRewards(self.conn)
+        self.settlement = SqlSettlement(self.conn)
         self.promotions = SqlPromotions(self.conn)
 
 

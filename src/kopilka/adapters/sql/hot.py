@@ -52,8 +52,8 @@ STATEMENTS = {
                 "WHERE scope = :scope AND key = :key",
     "store_key": "UPDATE idempotency_keys SET status_code = :status, response = :response, "
                  "member_id = :member_id WHERE scope = :scope AND key = :key",
-    "member_brief": "SELECT member_id, first_name, tier_code, status FROM members "
-                    "WHERE member_id = :m",
+    "member_brief": "SELECT member_id, first_name, tier_code, status, enrolled_partner_id "
+                    "FROM members WHERE member_id = :m",
     "balance": "SELECT available, pending, held, debt FROM member_balances "
                "WHERE member_id = :m AND currency = :cur",
     "open_lots": "SELECT lot_id, amount, state, created_at, expires_at, activates_at, "

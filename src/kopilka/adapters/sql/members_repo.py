@@ -24,7 +24,16 @@ from kopilka.adapters.sql.tables import (
 from kopilka.app.ports import new_id
 from kopilka.domain.consent import Channel, ConsentRecord, Purpose
 from kopilka.domain.points import PointCurrency, Rounding
+from kopilka.domain.rewards import month_day
 from kopilka.domain.verification import Challenge, Target
+
+
+def _with_birth_month_day(values: dict[str, Any]) -> dict[str, Any]:
+    """Keep `birth_month_day` (the birthday job's index) in step with `birth_date`."""
+    if "birth_date" not in values:
+        return values
+    birth = values["birth_date"]
+    return {**values, "birth_month_day": month_day(birth) if birth is not None else None}
 
 
 class SqlMembers:
@@ -33,15 +42,17 @@ class SqlMembers:
         self.hot = hot or HotPath(conn)
 
     def brief(self, member_id: str) -> dict[str, Any] | None:
-        """member_id, first_name, tier_code, status: what the till needs (hot path)."""
+        """member_id, first_name, tier_code, status, enrolled_partner_id: what the till
+        needs (hot path)."""
         row = self.hot.one("member_brief", {"m": member_id})
         return None if row is None else dict(zip(("member_id", "first_name", "tier_code",
-                                                   "status"), row, strict=True))
+                                                   "status", "enrolled_partner_id"), row,
+                                                  strict=True))
 
     # --- members ---------------------------------------------------------------------------
 
     def add(self, row: dict[str, Any]) -> None:
-        self.conn.execute(members.insert().values(**row))
+        self.conn.execute(members.insert().values(**_with_birth_month_day(row)))
 
     def get(self, member_id: str, *, lock: bool = False) -> dict[str, Any] | None:
         query = sa.select(members).where(members.c.member_id == member_id)
@@ -59,12 +70,17 @@ class SqlMembers:
             cards.c.number == number)).first()
         return None if row is None else (row.member_id, row.status)
 
+    def id_by_referral_code(self, code: str) -> str | None:
+        return self.conn.execute(sa.select(members.c.member_id).where(
+            members.c.referral_code == code)).scalar()
+
     def referral_code_taken(self, code: str) -> bool:
         return self.conn.execute(sa.select(members.c.member_id).where(
             members.c.referral_code == code)).first() is not None
 
     def update(self, member_id: str, values: dict[str, Any]) -> None:
-        self.conn.execute(members.update().where(members.c.member_id == member_id).values(**values))
+        self.conn.execute(members.update().where(members.c.member_id == member_id)
+                          .values(**_with_birth_month_day(values)))
 
     def page(self, *, limit: int, after: str | None) -> list[dict[str, Any]]:
         query = sa.select(members).order_by(members.c.member_id).limit(limit)
@@ -188,3 +204,21 @@ class SqlMembers:
     def api_key(self, key_id: str) -> dict[str, Any] | None:
         r = self.conn.execute(sa.select(api_keys).where(api_keys.c.key_id == key_id)).mappings().first()
         return dict(r) if r else None
+
+    def partners(self, *, limit: int, after: str | None = None) -> list[dict[str, Any]]:
+        """Partners in id order, each with its stores."""
+        query = sa.select(partners).order_by(partners.c.partner_id).limit(limit)
+        if after is not None:
+            query = query.where(partners.c.partner_id > after)
+        found = [dict(r) for r in self.conn.execute(query).mappings()]
+        ids = [p["partner_id"] for p in found]
+        rows = self.conn.execute(sa.select(stores).where(stores.c.partner_id.in_(ids))
+                                 .order_by(stores.c.store_id)).mappings() if ids else []
+        by_partner: dict[str, list[dict[str, Any]]] = {}
+        for row in rows:
+            by_partner.setdefault(row["partner_id"], []).append(dict(row))
+        return [{**p, "stores": by_partner.get(p["partner_id"], [])} for p in found]
+
+    def partner_names(self) -> dict[str, str]:
+        rows = self.conn.execute(sa.select(partners.c.partner_id, partners.c.name))
+        return {r.partner_id: r.name for r in rows}

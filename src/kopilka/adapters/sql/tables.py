@@ -101,6 +101,11 @@ members = sa.Table(
     sa.Column("email_verified_at", TS, nullable=True),
     sa.Column("created_at", TS, nullable=False),
     sa.Column("updated_at", TS, nullable=False),
+    # one-time rewards (0003): the member's IANA zone (None: the program's), who referred
+    # them (set once, at enrolment), and month*100+day of birth_date (the birthday job's index)
+    sa.Column("time_zone", sa.String(64), nullable=True),
+    sa.Column("referred_by", sa.String(32), nullable=True, index=True),
+    sa.Column("birth_month_day", sa.SmallInteger, nullable=True, index=True),
 )
 
 cards = sa.Table(
@@ -346,4 +351,30 @@ promotion_audience = sa.Table(
     sa.Column("held_back", sa.Boolean, nullable=False),
     sa.Column("decided_at", TS, nullable=False),
     sa.Index("ix_promotion_audience_promotion", "promotion_id", "held_back"),
+)
+
+# --- one-time rewards (SPEC R6) ---------------------------------------------------------------
+
+# One row per reward given: the primary key is the grant key, so a reward is given at most
+# once per member, rule and period whatever the retries (inserted in the transaction that posts
+# its points; a conflict means "already granted"). `revoked` when the purchase that earned it
+# was cancelled (a later qualifying purchase may grant it again, on the same row).
+reward_grants = sa.Table(
+    "reward_grants", metadata,
+    sa.Column("member_id", sa.String(32), primary_key=True),
+    sa.Column("rule_id", sa.String(64), primary_key=True),
+    sa.Column("period_key", sa.String(64), primary_key=True),
+    sa.Column("trigger", sa.String(32), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),  # granted, revoked
+    sa.Column("currency", sa.String(32), nullable=False),
+    sa.Column("points", sa.BigInteger, nullable=False),
+    sa.Column("program_version", sa.Integer, nullable=False),
+    sa.Column("transaction_id", sa.String(32), nullable=True),
+    sa.Column("lot_id", sa.String(32), nullable=True),
+    sa.Column("receipt_key", sa.String(32), nullable=True),  # the purchase that earned it
+    sa.Column("related_member_id", sa.String(32), nullable=True),  # referral: the other side
+    sa.Column("occurred_at", TS, nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("updated_at", TS, nullable=False),
+    sa.Index("ix_reward_grants_rule_created", "rule_id", "created_at"),
 )

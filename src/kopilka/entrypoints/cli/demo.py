@@ -299,6 +299,21 @@ burn:
   exclude: {categories: [tobacco]}
   combine_with_discounts: true
 returns: {spent_earned_points: negative_balance}
+rewards:
+  time_zone: Europe/Moscow
+  rules:
+    - {id: welcome, name: Welcome bonus, trigger: enrolment, points: 100,
+       pending_until: phone_verified, expiry: never}
+    - {id: birthday, name: Birthday bonus, trigger: birthday, points: 500,
+       window: {days_before: 7, days_after: 7}, expiry: {after_days: 30}}
+    - {id: referral, name: Bring a friend, trigger: referral, referrer_points: 300,
+       friend_points: 300}
+    - {id: review, name: Product review, trigger: review, points: 50}
+    - {id: subscription, name: Newsletter subscription, trigger: subscription, points: 50}
+    - {id: profile, name: Completed profile, trigger: profile_completed, points: 100}
+    - {id: first-app-order, name: First order in the app, trigger: first_app_order, points: 200}
+    - {id: recycling, name: Old goods brought for recycling, trigger: custom, event: recycling,
+       points: 150}
 """  # examples/bonus.yaml without its comments, for an install without the source tree
 
 DEMO_TIERS = {

@@ -19,6 +19,7 @@ from kopilka.adapters.sql.verify import summary, verify
 from kopilka.bootstrap import DEFAULT_PARTNER, build, init_database
 from kopilka.config import Settings, get_settings
 from kopilka.domain.errors import DomainError
+from kopilka.entrypoints.cli.partners import partners_app
 
 app = typer.Typer(help="kopilka: a loyalty-program platform.", no_args_is_help=True,
                   pretty_exceptions_enable=False)
@@ -31,6 +32,7 @@ program_app = typer.Typer(help="The program document: apply a new version, show 
 app.add_typer(program_app, name="program")
 currency_app = typer.Typer(help="Point currencies of the program.", no_args_is_help=True)
 app.add_typer(currency_app, name="currency")
+app.add_typer(partners_app, name="partners")
 console = Console()
 err = Console(stderr=True)
 
@@ -227,7 +229,8 @@ def verify_ledger() -> None:
 
 @jobs_app.command("run")
 def jobs_run() -> None:
-    """Run every due job once (activation, expiry, hold expiry), in bounded chunks."""
+    """Run every due job once (activation, expiry, hold expiry, tier review, birthday
+    rewards), in bounded chunks."""
     from kopilka.app.jobs import run_all
 
     kopilka = build(get_settings())
@@ -248,7 +251,8 @@ def jobs_run() -> None:
 def worker(interval: Annotated[float, typer.Option(help="Seconds between rounds")] = 60.0,
            rounds: Annotated[int, typer.Option(help="Stop after N rounds (0: run forever)")] = 0,
            ) -> None:
-    """Run the background jobs on a schedule (activation, expiry, holds, tier review).
+    """Run the background jobs on a schedule (activation, expiry, holds, tier review,
+    birthday rewards).
 
     Every job is idempotent and re-checks each item under the member's lock, so several
     workers may run at once and a killed worker loses nothing: the next round resumes."""

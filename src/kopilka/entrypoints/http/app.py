@@ -19,7 +19,14 @@ from kopilka.entrypoints.http import problems
 from kopilka.entrypoints.http.auth import KeyStore
 from kopilka.entrypoints.http.deps import JSON, Lib
 from kopilka.entrypoints.http.observability import Observe
-from kopilka.entrypoints.http.routers import members, points, program, receipts
+from kopilka.entrypoints.http.routers import (
+    members,
+    partners,
+    points,
+    program,
+    promotions,
+    receipts,
+)
 
 DESCRIPTION = """The kopilka loyalty API (v1). Authenticate with `Authorization: Bearer <api key>`.
 State-changing calls accept `Idempotency-Key`. Errors are RFC 9457 problem+json with a `code`."""
@@ -40,6 +47,8 @@ def create_app(kopilka: Kopilka, settings: Settings) -> FastAPI:
     app.include_router(points.router)
     app.include_router(receipts.router)
     app.include_router(program.router)
+    app.include_router(promotions.router)
+    app.include_router(partners.router)
 
     @app.get("/healthz", tags=["service"])
     def healthz() -> JSON:

@@ -59,7 +59,7 @@ class Principal:
     @property
     def caller(self) -> Caller:
         return Caller(name=f"apikey:{self.key_id}", partner_id=self.partner_id,
-                      store_id=self.store_id)
+                      store_id=self.store_id, admin="admin" in self.scopes)
 
 
 def secret_hash(secret: str) -> str:

@@ -56,6 +56,7 @@ WriteKey = Annotated[Principal, scoped("members:write")]
 AdminKey = Annotated[Principal, scoped("admin")]
 PosOrReadKey = Annotated[Principal, scoped("pos", "members:read")]
 PosOrWriteKey = Annotated[Principal, scoped("pos", "members:write")]
+AnalyticsKey = Annotated[Principal, scoped("analytics")]
 PathId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=128)]
 

@@ -24,6 +24,7 @@ Name = Annotated[str, Field(min_length=1, max_length=100), Clean]
 Id64 = Annotated[str, Field(min_length=1, max_length=64), Clean]
 Reason = Annotated[str, Field(min_length=1, max_length=500), Clean]
 Points = Annotated[StrictInt, Field(gt=0, le=10**12)]
+TimeZone = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_+/-]+$")]
 
 
 class Strict(BaseModel):
@@ -56,6 +57,7 @@ class EnrolIn(Strict):
     consent_text_version: Annotated[str, Field(min_length=1, max_length=64), Clean] | None = None
     referral_code: Annotated[str, Field(max_length=16), Clean] | None = None
     store_id: Id64 | None = None
+    time_zone: TimeZone | None = None
 
 
 class PatchMemberIn(Strict):
@@ -67,6 +69,7 @@ class PatchMemberIn(Strict):
     city: Name | None = None
     attributes: dict[str, Any] | None = None
     consents: ConsentsIn | None = None
+    time_zone: TimeZone | None = None
 
 
 class MemberRefIn(Strict):
@@ -116,6 +119,14 @@ class HoldIn(Strict):
 
 class CaptureIn(Strict):
     points: Annotated[StrictInt, Field(ge=0, le=10**12)] | None = None
+
+
+class EventIn(Strict):
+    """A member's event for one-time rewards (SPEC R6): review, subscription, ..."""
+
+    type: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")]
+    occurred_at: AwareDatetime | None = None  # default: now
+    attributes: dict[str, Any] = Field(default_factory=dict)
 
 
 class VerificationIn(Strict):
@@ -169,3 +180,20 @@ class ReturnIn(Strict):
     return_id: Id64
     occurred_at: AwareDatetime | None = None
     lines: Annotated[list[ReturnLineIn], Field(min_length=1, max_length=500)]
+
+
+class CodesIn(Strict):
+    """A batch of unique single-use codes (`count`, `prefix`), or one shared `code`."""
+
+    count: Annotated[StrictInt, Field(ge=1, le=100_000)] | None = None
+    prefix: Annotated[str, Field(max_length=16), Clean] = ""
+    code: Annotated[str, Field(min_length=1, max_length=64), Clean] | None = None
+    max_uses: Annotated[StrictInt, Field(ge=1)] | None = None
+    max_uses_per_member: Annotated[StrictInt, Field(ge=1)] | None = None
+
+
+class PartnerIn(Strict):
+    """A partner (brand) of the coalition."""
+
+    partner_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")]
+    name: Annotated[str, Field(min_length=1, max_length=200), Clean]

@@ -40,6 +40,7 @@ def enrol(body: S.EnrolIn, lib: Lib, who: WriteKey, key: IdempotencyKey = None) 
         attributes=body.attributes,
         store_id=body.store_id or who.store_id,
         referral_code=body.referral_code,
+        time_zone=body.time_zone,
     )
     return respond(lib.enrol(cmd, caller=who.caller, idempotency_key=key))
 
@@ -48,12 +49,12 @@ def enrol(body: S.EnrolIn, lib: Lib, who: WriteKey, key: IdempotencyKey = None) 
 def lookup(body: S.MemberRefIn, lib: Lib, who: PosOrReadKey) -> JSON:
     if body.phone is not None:
         who.require("members:read")  # never reveal to a till whether a phone is enrolled
-    return JSON(lib.lookup(body.model_dump()))
+    return JSON(lib.lookup(body.model_dump(), caller=who.caller))
 
 
 @router.get("/{member_id}")
 def get_member(member_id: PathId, lib: Lib, who: ReadKey) -> JSON:
-    return JSON(lib.member(member_id))
+    return JSON(lib.member(member_id, caller=who.caller))
 
 
 @router.patch("/{member_id}")
@@ -93,7 +94,7 @@ def history(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: Annotated[str | None, Query(max_length=64)] = None,
 ) -> JSON:
-    return JSON(lib.history(member_id, limit=limit, cursor=cursor))
+    return JSON(lib.history(member_id, limit=limit, cursor=cursor, caller=who.caller))
 
 
 @router.get("/{member_id}/consents")
@@ -160,6 +161,22 @@ def reverse(
             idempotency_key=key,
         )
     )
+
+
+@router.post("/{member_id}/events", status_code=201)
+def record_event(
+    member_id: PathId, body: S.EventIn, lib: Lib, who: PosOrWriteKey, key: IdempotencyKey = None,
+) -> JSON:
+    """One-time rewards by event: 201 with the rewards given, 200 when each was given before;
+    422 `unknown_event_type` for a type the program in force does not name."""
+    return respond(lib.record_event(member_id, body.type, occurred_at=body.occurred_at,
+                                    attributes=body.attributes, caller=who.caller,
+                                    idempotency_key=key))
+
+
+@router.get("/{member_id}/rewards")
+def member_rewards(member_id: PathId, lib: Lib, who: ReadKey) -> JSON:
+    return JSON({"items": lib.rewards_of(member_id)})
 
 
 @router.post("/{member_id}/verifications", status_code=201)

@@ -1,0 +1,274 @@
+"""Promotions at the till: what the pure engine needs, and its budgets kept exactly once.
+
+`prepare` reads the promotions in force, resolves the receipt's promo codes (checking each
+code's own limits), and takes a snapshot of every promotion's use. When confirming, the
+counters of the promotions that limit something are locked (in id order) before the snapshot,
+so two parallel confirms can never both take the last of a budget: the second one waits, then
+sees what the first used. `record` books what a confirmed receipt used; `give_back` returns
+it on cancel, and on a return that breaks the promotion's condition.
+
+Member segments (closed clubs, targeting) are the member's `segments` attribute: a list of
+segment names set through the members API.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from kopilka.app.ports import UnitOfWork
+from kopilka.app.promotion_admin import normalise_code
+from kopilka.app.promotion_document import parse_promotion, promotion_to_document
+from kopilka.domain.errors import Conflict
+from kopilka.domain.evaluation import Evaluation, Rejection, evaluate
+from kopilka.domain.promotions import (
+    PresentedCode,
+    Promotion,
+    PromotionContext,
+    PromotionOutcome,
+    PromotionUsage,
+    apply_promotions,
+    period_start,
+)
+
+MAX_CODES = 20  # promo codes on one receipt
+
+_parsed: dict[str, tuple[datetime, Promotion]] = {}  # a cache checked against updated_at
+
+
+@dataclass(frozen=True)
+class Prepared:
+    promotions: tuple[Promotion, ...]
+    context: PromotionContext
+    codes: dict[str, str] = field(default_factory=dict)  # promotion id -> the code used
+    refused: tuple[Rejection, ...] = ()  # codes refused before the engine (used up, ...)
+    locked: frozenset[str] = frozenset()
+
+
+def in_force(uow: UnitOfWork) -> tuple[Promotion, ...]:
+    """The active promotions, parsed once per process per version of each (the database
+    stays the truth: a changed or paused promotion has another stamp or none)."""
+    stamps = uow.promotions.active_stamps()
+    stamp_of = dict(stamps)
+    stale = [pid for pid, at in stamps if _parsed.get(pid, (None,))[0] != at]
+    for pid, document in uow.promotions.documents(stale).items():
+        _parsed[pid] = (stamp_of[pid], parse_promotion(document))
+    return tuple(_parsed[pid][1] for pid, _at in stamps)
+
+
+def limited(promotion: Promotion) -> bool:
+    """Whether confirming must lock the promotion's counters (it limits something shared)."""
+    limits = promotion.limits
+    return any(x is not None for x in (limits.budget_kopecks, limits.budget_points,
+                                       limits.count, limits.per_store_count))
+
+
+def prepare(uow: UnitOfWork, *, member: dict[str, Any] | None, store_id: str, channel: str,
+            at: datetime, codes: Iterable[str], lock: Iterable[str] = ()) -> Prepared:
+    promotions = in_force(uow)
+    if not promotions:
+        return Prepared((), PromotionContext(store_id=store_id, channel=channel))
+    member_id = member["member_id"] if member else None
+    presented, used, refused = _codes(uow, codes, member_id, lock=bool(lock))
+    locked = frozenset(lock)
+    ids = [p.promotion_id for p in promotions]
+    counters = uow.promotions.counters(ids, lock=False)
+    if locked:
+        counters.update(uow.promotions.counters(locked, lock=True))
+    usage = {p.promotion_id: _usage(uow, p, counters.get(p.promotion_id, (0, 0, 0)),
+                                    member_id, store_id, at) for p in promotions}
+    segments = _segments(uow, member_id, promotions)
+    context = PromotionContext(
+        member_id=member_id, tier_code=member["tier_code"] if member else None,
+        segments=frozenset(s for s in segments or () if isinstance(s, str)),
+        store_id=store_id, channel=channel,
+        is_first_purchase=bool(member_id) and not uow.promotions.has_purchases(member_id),
+        codes=tuple(presented), usage=usage)
+    return Prepared(promotions, context, used, tuple(refused), locked)
+
+
+def _segments(uow: UnitOfWork, member_id: str | None,
+              promotions: tuple[Promotion, ...]) -> list[Any]:
+    """The member's segments, read only when a promotion targets segments."""
+    if member_id is None or not any(p.conditions.segments for p in promotions):
+        return []
+    attributes = (uow.members.get(member_id) or {}).get("attributes") or {}
+    found = attributes.get("segments") if isinstance(attributes, dict) else None
+    return found if isinstance(found, list) else []
+
+
+def _codes(uow: UnitOfWork, codes: Iterable[str], member_id: str | None, *,
+           lock: bool) -> tuple[list[PresentedCode], dict[str, str], list[Rejection]]:
+    presented: list[PresentedCode] = []
+    used: dict[str, str] = {}
+    refused: list[Rejection] = []
+    for code in sorted({normalise_code(c) for c in codes})[:MAX_CODES]:
+        row = uow.promotions.code(code, lock=lock)
+        if row is None:
+            presented.append(PresentedCode(code, None))
+            continue
+        if row["max_uses"] is not None and row["uses"] >= row["max_uses"]:
+            refused.append(Rejection("code_used_up", f"code {code} has been used up"))
+            continue
+        per_member = row["max_uses_per_member"]
+        if per_member is not None and member_id is not None and \
+                uow.promotions.code_uses_by_member(code, member_id) >= per_member:
+            refused.append(Rejection("code_used_by_member",
+                                     f"code {code} was already used by this member"))
+            continue
+        presented.append(PresentedCode(code, row["promotion_id"]))
+        used.setdefault(row["promotion_id"], code)
+    return presented, used, refused
+
+
+def _usage(uow: UnitOfWork, promotion: Promotion, used: tuple[int, int, int],
+           member_id: str | None, store_id: str, at: datetime) -> PromotionUsage:
+    limits = promotion.limits
+    kopecks, points, count = used
+    member_uses = store_uses = 0
+    if limits.per_member_count is not None and member_id is not None:
+        member_uses = uow.promotions.member_uses(
+            promotion.promotion_id, member_id, period_start(limits.per_member_period, at))
+    if limits.per_store_count is not None:
+        store_uses = uow.promotions.store_uses(
+            promotion.promotion_id, store_id, period_start(limits.per_store_period, at))
+    return PromotionUsage(
+        remaining_kopecks=None if limits.budget_kopecks is None
+        else max(limits.budget_kopecks - kopecks, 0),
+        remaining_points=None if limits.budget_points is None
+        else max(limits.budget_points - points, 0),
+        remaining_count=None if limits.count is None else max(limits.count - count, 0),
+        member_uses=member_uses, store_uses=store_uses)
+
+
+def to_lock(prepared: Prepared, outcome: PromotionOutcome) -> frozenset[str]:
+    """Counters a confirm must hold: those of applied promotions that limit something."""
+    applied = {c.promotion_id for c in outcome.consumption}
+    return frozenset(p.promotion_id for p in prepared.promotions
+                     if p.promotion_id in applied and limited(p))
+
+
+def record(uow: UnitOfWork, prepared: Prepared, outcome: PromotionOutcome,
+           evaluation: Evaluation, *, member_id: str | None, receipt_key: str,
+           store_id: str, occurred_at: datetime, now: datetime) -> list[dict[str, Any]]:
+    """Book what a confirmed receipt used: counters, uses, codes, control-group decisions."""
+    for decision in outcome.control:
+        uow.promotions.record_audience(decision.promotion_id, decision.member_id,
+                                       decision.held_back, now)
+    uses = []
+    for consumption in outcome.consumption:
+        pid = consumption.promotion_id
+        points = sum(a.points for a in evaluation.accruals if a.rule_id == pid)
+        uow.promotions.consume(pid, kopecks=consumption.money_kopecks, points=points,
+                               count=consumption.count, now=now)
+        code = prepared.codes.get(pid)
+        if code is not None:
+            uow.promotions.use_code(code, 1)
+        use = {"promotion_id": pid, "kopecks": consumption.money_kopecks, "points": points,
+               "count": consumption.count, "code": code}
+        if member_id is not None:
+            uow.promotions.record_use(member_id=member_id, receipt_key=receipt_key,
+                                      store_id=store_id, used_at=occurred_at, **use)
+        uses.append(use)
+    return uses
+
+
+def give_back(uow: UnitOfWork, uses: list[dict[str, Any]], *, member_id: str | None,
+              receipt_key: str, now: datetime) -> None:
+    """Return what a receipt's promotions used to their budgets (cancel, or a return that
+    broke their condition); `uses` are the receipt's recorded uses still standing."""
+    for use in sorted(uses, key=lambda u: u["promotion_id"]):
+        pid = use["promotion_id"]
+        uow.promotions.consume(pid, kopecks=-use["kopecks"], points=-use["points"],
+                               count=-use["count"], now=now)
+        if use.get("code"):
+            uow.promotions.use_code(use["code"], -1)
+        if member_id is not None:
+            uow.promotions.return_use(member_id, receipt_key, pid, now)
+
+
+# --- the till flow ---------------------------------------------------------------------------
+
+CONTENDED = ("budget_exhausted", "store_limit")  # refusals a parallel cancel may lift
+
+
+def evaluate_receipt(uow: UnitOfWork, program: Any, member: dict[str, Any] | None,
+                     state: Any, receipt: Any, *, confirm: bool,
+                     ) -> tuple[Prepared, PromotionOutcome | None, Evaluation]:
+    """Promotions, then the program's own rules, on one receipt (`receipt` is the app's
+    ReceiptInput). Confirming locks the counters of the limited promotions it may use, in id
+    order and before the snapshot it decides on, so budgets are never overspent."""
+    domain = receipt.domain()
+    prepared = prepare(uow, member=member, store_id=receipt.store_id, channel=receipt.channel,
+                       at=receipt.occurred_at, codes=receipt.promo_codes)
+    outcome = apply_promotions(prepared.promotions, domain, prepared.context) \
+        if prepared.promotions else None
+    if confirm and outcome is not None:
+        contended = {r.promotion_id for r in outcome.rejected
+                     if r.code in CONTENDED and r.promotion_id is not None}
+        need = to_lock(prepared, outcome) | frozenset(contended)
+        if need:
+            prepared = prepare(uow, member=member, store_id=receipt.store_id,
+                               channel=receipt.channel, at=receipt.occurred_at,
+                               codes=receipt.promo_codes, lock=need)
+            outcome = apply_promotions(prepared.promotions, domain, prepared.context)
+            if to_lock(prepared, outcome) - prepared.locked:
+                raise Conflict("a promotion's budget changed while confirming; retry",
+                               code="promotion_contention")
+    evaluation = evaluate(program, domain, state) if outcome is None else \
+        evaluate(program, domain, state, promotions=outcome)
+    if prepared.refused:
+        evaluation = replace(evaluation, rejected=evaluation.rejected + prepared.refused)
+    return prepared, outcome, evaluation
+
+
+def effects_of(prepared: Prepared, outcome: PromotionOutcome | None, uses: list[dict[str, Any]],
+               line_ids: list[str]) -> dict[str, Any] | None:
+    """What a receipt keeps to undo its promotions later: the uses, the documents of the
+    promotions as they were, and each line's promotion discount."""
+    if outcome is None or not uses:
+        return None
+    ids = {u["promotion_id"] for u in uses}
+    return {"uses": uses, "returned": [],
+            "documents": {p.promotion_id: promotion_to_document(p)
+                          for p in prepared.promotions if p.promotion_id in ids},
+            "codes": [[c.code, c.promotion_id] for c in prepared.context.codes
+                      if c.promotion_id in ids],
+            "lines": dict(zip(line_ids, outcome.line_discounts, strict=True))}
+
+
+def standing(effects: dict[str, Any] | None) -> list[dict[str, Any]]:
+    if not effects:
+        return []
+    return [u for u in effects["uses"] if u["promotion_id"] not in effects["returned"]]
+
+
+def recheck_after_return(effects: dict[str, Any], receipt: Any, kept: dict[str, Decimal],
+                         member: dict[str, Any] | None,
+                         segments: frozenset[str] = frozenset()) -> tuple[list[str], int]:
+    """After a return: which of the receipt's promotions no longer apply to what is kept
+    (their condition broke), and how much promotion discount the kept goods lose (kopecks,
+    to deduct from the refund). Budgets are not the question here: only the conditions."""
+    from dataclasses import replace as copy
+    lines = tuple(copy(line, quantity=kept[line.line_id]) for line in receipt.lines
+                  if kept[line.line_id] > 0)
+    promotions = tuple(parse_promotion(d) for d in effects["documents"].values())
+    if not lines:
+        return [u["promotion_id"] for u in standing(effects)], 0
+    domain = copy(receipt.domain(), lines=lines)
+    context = PromotionContext(
+        member_id=member["member_id"] if member else None,
+        tier_code=member["tier_code"] if member else None,
+        segments=segments,
+        store_id=receipt.store_id, channel=receipt.channel, is_first_purchase=True,
+        codes=tuple(PresentedCode(code, pid) for code, pid in effects["codes"]))
+    outcome = apply_promotions(promotions, domain, context)
+    still = {c.promotion_id for c in outcome.consumption}
+    broken = [u["promotion_id"] for u in standing(effects) if u["promotion_id"] not in still]
+    before = sum(int(effects["lines"][line.line_id] * kept[line.line_id] / line.quantity)
+                 for line in receipt.lines if kept[line.line_id] > 0)
+    after = sum(outcome.line_discounts)
+    return broken, max(before - after, 0)
