@@ -21,18 +21,33 @@ def allocate(total: int, weights: Sequence[int]) -> list[int]:
         if total and not weight_sum:
             raise ValueError("cannot allocate over zero weights")
         return [0] * len(weights)
-    return distribute_fractions(total, [total * w for w in weights], weight_sum)
+    # distribute_fractions(total, [total * w for w in weights], weight_sum), in one pass
+    parts, remainders = [], []
+    for w in weights:
+        share = total * w
+        parts.append(share // weight_sum)
+        remainders.append(share % weight_sum)
+    return distribute_remainders(total, parts, remainders)
 
 
 def distribute_fractions(total: int, numerators: Sequence[int], denominator: int) -> list[int]:
     """Round the exact shares numerators[i] / denominator to integers summing to `total`
     (which must lie between the sum of their floors and that sum plus the number of shares)."""
-    parts = [n // denominator for n in numerators]
+    parts, remainders = [], []
+    for n in numerators:  # floors and remainders in one pass
+        parts.append(n // denominator)
+        remainders.append(n % denominator)
+    return distribute_remainders(total, parts, remainders)
+
+
+def distribute_remainders(total: int, parts: list[int], remainders: list[int]) -> list[int]:
+    """distribute_fractions for shares already split into floors and remainders (numerator
+    // denominator, numerator % denominator): the units `total` leaves over the floors go,
+    one each, to the largest remainders. Returns `parts`, changed in place."""
     left = total - sum(parts)
     if not 0 <= left <= len(parts):
         raise ValueError(f"total {total} is not reachable from the shares")
     if left:
-        remainders = [n % denominator for n in numerators]
         # the `left` largest remainders, ties to the earlier line (the sort is stable)
         order = sorted(range(len(parts)), key=remainders.__getitem__, reverse=True)
         for i in order[:left]:
