@@ -38,8 +38,8 @@ test: install ## install and run the whole suite: SQLite + PostgreSQL (when reac
 		echo "PostgreSQL not reachable: running SQLite tests only" >&2; \
 	fi; \
 	status=0; \
-	echo "$(PY) -m pytest -n 2 -p xdist $(PYTEST_ARGS)" >&2; \
-	$(PY) -m pytest -n 2 -p xdist $(PYTEST_ARGS) || status=$$?; \
+	echo "$(PY) -m pytest -n 2 -p xdist --dist loadgroup $(PYTEST_ARGS)" >&2; \
+	$(PY) -m pytest -n 2 -p xdist --dist loadgroup $(PYTEST_ARGS) || status=$$?; \
 	echo "$(VENV)/bin/lint-imports" >&2; \
 	$(VENV)/bin/lint-imports || status=1; \
 	exit $$status

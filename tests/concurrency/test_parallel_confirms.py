@@ -29,7 +29,8 @@ from kopilka.app.receipts import ReceiptInput
 from kopilka.domain.evaluation import Line
 from tests.conftest import START, make_library
 
-pytestmark = pytest.mark.postgres
+# many PostgreSQL connections each: these modules run one after another on one worker
+pytestmark = [pytest.mark.postgres, pytest.mark.xdist_group("pg_connections")]
 
 MSK = timezone(timedelta(hours=3))
 PROGRAM = """\

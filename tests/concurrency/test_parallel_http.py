@@ -22,7 +22,8 @@ from kopilka.entrypoints.http.app import create_app
 from kopilka.entrypoints.http.auth import create_key
 from tests.conftest import make_library
 
-pytestmark = pytest.mark.postgres
+# many PostgreSQL connections each: these modules run one after another on one worker
+pytestmark = [pytest.mark.postgres, pytest.mark.xdist_group("pg_connections")]
 PARALLEL = 64
 
 

@@ -24,7 +24,8 @@ from kopilka.app.program_document import parse_program
 from tests.concurrency.test_parallel_confirms import _all_at_once, _books_whole
 from tests.conftest import START, make_library
 
-pytestmark = pytest.mark.postgres
+# many PostgreSQL connections each: these modules run one after another on one worker
+pytestmark = [pytest.mark.postgres, pytest.mark.xdist_group("pg_connections")]
 
 PROGRAM = """\
 name: Parallel rewards

@@ -67,12 +67,15 @@ def limited(promotion: Promotion) -> bool:
 
 
 def prepare(uow: UnitOfWork, *, member: dict[str, Any] | None, store_id: str, channel: str,
-            at: datetime, codes: Iterable[str], lock: Iterable[str] = ()) -> Prepared:
+            at: datetime, codes: Iterable[str], lock: Iterable[str] = (),
+            confirm: bool = False) -> Prepared:
+    """`lock`: promotions whose counters to lock; `confirm`: also lock the rows of presented
+    codes that have a use limit (a code's uses are checked and counted under its lock)."""
     promotions = in_force(uow)
     if not promotions:
         return Prepared((), PromotionContext(store_id=store_id, channel=channel))
     member_id = member["member_id"] if member else None
-    presented, used, refused = _codes(uow, codes, member_id, lock=bool(lock))
+    presented, used, refused = _codes(uow, codes, member_id, lock=confirm)
     locked = frozenset(lock)
     ids = [p.promotion_id for p in promotions]
     counters = uow.promotions.counters(ids, lock=False)
@@ -106,7 +109,9 @@ def _codes(uow: UnitOfWork, codes: Iterable[str], member_id: str | None, *,
     used: dict[str, str] = {}
     refused: list[Rejection] = []
     for code in sorted({normalise_code(c) for c in codes})[:MAX_CODES]:
-        row = uow.promotions.code(code, lock=lock)
+        row = uow.promotions.code(code)
+        if row is not None and lock and row["max_uses"] is not None:
+            row = uow.promotions.code(code, lock=True)  # in code order: no deadlocks
         if row is None:
             presented.append(PresentedCode(code, None))
             continue
@@ -203,7 +208,7 @@ def evaluate_receipt(uow: UnitOfWork, program: Any, member: dict[str, Any] | Non
     order and before the snapshot it decides on, so budgets are never overspent."""
     domain = receipt.domain()
     prepared = prepare(uow, member=member, store_id=receipt.store_id, channel=receipt.channel,
-                       at=receipt.occurred_at, codes=receipt.promo_codes)
+                       at=receipt.occurred_at, codes=receipt.promo_codes, confirm=confirm)
     outcome = apply_promotions(prepared.promotions, domain, prepared.context) \
         if prepared.promotions else None
     if confirm and outcome is not None:
@@ -213,7 +218,7 @@ def evaluate_receipt(uow: UnitOfWork, program: Any, member: dict[str, Any] | Non
         if need:
             prepared = prepare(uow, member=member, store_id=receipt.store_id,
                                channel=receipt.channel, at=receipt.occurred_at,
-                               codes=receipt.promo_codes, lock=need)
+                               codes=receipt.promo_codes, lock=need, confirm=True)
             outcome = apply_promotions(prepared.promotions, domain, prepared.context)
             if to_lock(prepared, outcome) - prepared.locked:
                 raise Conflict("a promotion's budget changed while confirming; retry",
