@@ -196,3 +196,25 @@ def test_calculate_writes_nothing_with_promotions(k: Kopilka) -> None:
     before = row_counts(k)
     k.calculate(receipt("r1", member))
     assert row_counts(k) == before
+
+
+def test_stacking_at_the_till_exclusive_groups_and_shared_lines(k: Kopilka) -> None:
+    # two promotions of one exclusivity group: the higher priority wins, the other is told so
+    promote(k, id="gold", name="Coffee 20%", priority=20, exclusivity_group="coffee",
+            reward={"type": "percent_off", "percent": "20", "goods": {"categories": ["coffee"]}})
+    promote(k, id="silver", name="Coffee 10%", priority=10, exclusivity_group="coffee",
+            reward={"type": "percent_off", "percent": "10", "goods": {"categories": ["coffee"]}})
+    # a non-stackable promotion on the same line comes later (lower priority): lines taken
+    promote(k, id="solo", name="Coffee 5%", priority=5, stackable=False,
+            reward={"type": "percent_off", "percent": "5", "goods": {"categories": ["coffee"]}})
+    # a stackable one on the whole receipt shares the line with the winner
+    promote(k, id="all", name="Everything 1%", priority=1,
+            reward={"type": "percent_off", "percent": "1"})
+    member = enrol(k)
+    body = k.calculate(receipt("r1", member, line("1", "1000.00", "1", "coffee"))).body
+    assert applied(body, "gold")["amount"] == "200.00"
+    assert rejected_codes(body, "silver") == ["exclusive_group_lost"]
+    assert rejected_codes(body, "solo") == ["lines_taken"]
+    assert applied(body, "all")["amount"] == "8.00"  # 1% of the 800.00 the line still costs
+    assert (body["discount_total"], body["total_payable"]) == ("208.00", "792.00")
+    assert body["points_earned"] == 79
