@@ -51,6 +51,7 @@ from kopilka.app.ports import FixedClock
 from kopilka.app.program_document import parse_program
 from kopilka.app.receipts import ReceiptInput
 from kopilka.bootstrap import DEFAULT_PARTNER
+from kopilka.domain.errors import Conflict
 from kopilka.domain.evaluation import Line
 from kopilka.domain.program import Program
 from kopilka.entrypoints.http.auth import create_key
@@ -327,6 +328,17 @@ DEMO_TIERS = {
          "earn_multiplier": "2"},
     ],
 }
+PROMOTIONS = (  # running all year, so the demo receipts show promotions and their budgets
+    {"id": "coffee-3for2", "name": "Third coffee free", "priority": 10,
+     "reward": {"type": "buy_x_get_y", "buy": {"categories": ["food/coffee"], "quantity": 2},
+                "get": {"categories": ["food/coffee"], "quantity": 1}},
+     "limits": {"budget": "20000.00", "per_member": {"count": 2, "period": "month"}}},
+    {"id": "big-basket", "name": "+300 points from 15,000.00", "priority": 5,
+     "conditions": {"min_receipt": "15000.00"},
+     "reward": {"type": "extra_points", "points": 300},
+     "limits": {"budget_points": 150000}, "control_share_percent": "10"},
+)
+
 MORNING_COFFEE = {"id": "morning-coffee", "factor": "2",
                   "when": {"categories": ["food/coffee"], "hours": {"from": 8, "to": 11}}}
 
@@ -537,6 +549,11 @@ def generate(k: Kopilka, *, members: int, seed: int, advance: Callable[[], None]
     first, second = program_versions(start.astimezone(MSK), (end - SWITCH_AGO).astimezone(MSK))
     year.k.apply_program(first, author="demo")
     year.at(second.effective_from - timedelta(days=14), "program", second)
+    for promotion in PROMOTIONS:
+        try:
+            year.k.create_promotion(promotion)
+        except Conflict:  # a second demo run on the same database
+            pass
 
     used: set[str] = set()
     shoppers = []
