@@ -218,3 +218,14 @@ def test_stacking_at_the_till_exclusive_groups_and_shared_lines(k: Kopilka) -> N
     assert applied(body, "all")["amount"] == "8.00"  # 1% of the 800.00 the line still costs
     assert (body["discount_total"], body["total_payable"]) == ("208.00", "792.00")
     assert body["points_earned"] == 79
+
+
+def test_a_changed_or_paused_promotion_takes_effect_at_once(k: Kopilka) -> None:
+    # the clock is fixed: a change must be seen even with the same updated_at
+    promote(k, id="p", name="5%", reward={"type": "percent_off", "percent": "5"})
+    member = enrol(k)
+    assert k.calculate(receipt("r1", member)).body["discount_total"] == "50.00"
+    k.update_promotion("p", {"reward": {"type": "percent_off", "percent": "7"}})
+    assert k.calculate(receipt("r1", member)).body["discount_total"] == "70.00"
+    k.update_promotion("p", {"status": "paused"})
+    assert k.calculate(receipt("r1", member)).body["discount_total"] == "0.00"

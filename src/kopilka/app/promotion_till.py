@@ -36,7 +36,10 @@ from kopilka.domain.promotions import (
 
 MAX_CODES = 20  # promo codes on one receipt
 
-_parsed: dict[str, tuple[datetime, Promotion]] = {}  # a cache checked against updated_at
+# Parsed promotions by (database, id, revision): a promotion's revision grows with each
+# change, so the database stays the truth; bounded, dropped whole when full.
+_parsed: dict[tuple[str, str, int], Promotion] = {}
+_PARSED_LIMIT = 10_000
 
 
 @dataclass(frozen=True)
@@ -49,14 +52,18 @@ class Prepared:
 
 
 def in_force(uow: UnitOfWork) -> tuple[Promotion, ...]:
-    """The active promotions, parsed once per process per version of each (the database
-    stays the truth: a changed or paused promotion has another stamp or none)."""
-    stamps = uow.promotions.active_stamps()
-    stamp_of = dict(stamps)
-    stale = [pid for pid, at in stamps if _parsed.get(pid, (None,))[0] != at]
-    for pid, document in uow.promotions.documents(stale).items():
-        _parsed[pid] = (stamp_of[pid], parse_promotion(document))
-    return tuple(_parsed[pid][1] for pid, _at in stamps)
+    """The active promotions, parsed once per process per revision of each (a changed
+    promotion has a new revision, a paused one is not listed)."""
+    database = str(uow.conn.engine.url)
+    keys = [(database, pid, revision) for pid, revision in uow.promotions.active_stamps()]
+    stale = [key for key in keys if key not in _parsed]
+    if stale:
+        if len(_parsed) + len(stale) > _PARSED_LIMIT:
+            _parsed.clear()
+        documents = uow.promotions.documents([pid for _db, pid, _rev in stale])
+        for key in stale:
+            _parsed[key] = parse_promotion(documents[key[1]])
+    return tuple(_parsed[key] for key in keys)
 
 
 def limited(promotion: Promotion) -> bool:
@@ -197,9 +204,6 @@ def give_back(uow: UnitOfWork, uses: list[dict[str, Any]], *, member_id: str | N
 
 # --- the till flow ---------------------------------------------------------------------------
 
-CONTENDED = ("budget_exhausted", "store_limit")  # refusals a parallel cancel may lift
-
-
 def evaluate_receipt(uow: UnitOfWork, program: Any, member: dict[str, Any] | None,
                      state: Any, receipt: Any, *, confirm: bool,
                      ) -> tuple[Prepared, PromotionOutcome | None, Evaluation]:
@@ -212,9 +216,9 @@ def evaluate_receipt(uow: UnitOfWork, program: Any, member: dict[str, Any] | Non
     outcome = apply_promotions(prepared.promotions, domain, prepared.context) \
         if prepared.promotions else None
     if confirm and outcome is not None:
-        contended = {r.promotion_id for r in outcome.rejected
-                     if r.code in CONTENDED and r.promotion_id is not None}
-        need = to_lock(prepared, outcome) | frozenset(contended)
+        # Only what applied is locked: a spent budget is not (else every later receipt would
+        # queue on it); a budget a parallel cancel gives back serves the next receipts.
+        need = to_lock(prepared, outcome)
         if need:
             prepared = prepare(uow, member=member, store_id=receipt.store_id,
                                channel=receipt.channel, at=receipt.occurred_at,

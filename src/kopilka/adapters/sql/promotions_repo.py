@@ -56,7 +56,7 @@ class SqlPromotions:
     def update(self, promotion_id: str, *, now: datetime, author: str,
                **values: Any) -> None:
         self.conn.execute(promotions.update().where(_p.promotion_id == promotion_id).values(
-            updated_at=now, updated_by=author, **values))
+            updated_at=now, updated_by=author, revision=_p.revision + 1, **values))
 
     def page(self, *, status: str | None, limit: int, after: str | None) -> list[dict[str, Any]]:
         query = sa.select(promotions).order_by(_p.promotion_id).limit(limit)
@@ -66,11 +66,11 @@ class SqlPromotions:
             query = query.where(_p.promotion_id > after)
         return [dict(r) for r in self.conn.execute(query).mappings()]
 
-    def active_stamps(self) -> list[tuple[str, datetime]]:
-        """(id, updated_at) of every active promotion: the till's cache key."""
-        rows = self.conn.execute(sa.select(_p.promotion_id, _p.updated_at)
+    def active_stamps(self) -> list[tuple[str, int]]:
+        """(id, revision) of every active promotion: the till's cache key."""
+        rows = self.conn.execute(sa.select(_p.promotion_id, _p.revision)
                                  .where(_p.status == "active").order_by(_p.promotion_id))
-        return [(r.promotion_id, r.updated_at) for r in rows]
+        return [(r.promotion_id, r.revision) for r in rows]
 
     def documents(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         if not ids:

@@ -295,6 +295,7 @@ promotions = sa.Table(
     sa.Column("promotion_id", sa.String(64), primary_key=True),
     sa.Column("partner_id", sa.String(64), nullable=True),  # the partner that runs it
     sa.Column("status", sa.String(16), nullable=False),  # active, paused
+    sa.Column("revision", sa.Integer, nullable=False, server_default="1"),  # +1 per change
     sa.Column("document", JSON, nullable=False),
     sa.Column("created_at", TS, nullable=False),
     sa.Column("updated_at", TS, nullable=False),
@@ -377,4 +378,44 @@ reward_grants = sa.Table(
     sa.Column("created_at", TS, nullable=False),
     sa.Column("updated_at", TS, nullable=False),
     sa.Index("ix_reward_grants_rule_created", "rule_id", "created_at"),
+)
+
+# --- gamification (SPEC P7): challenges, badges, instant-win draws, sticker vouchers -------
+
+challenge_progress = sa.Table(
+    "challenge_progress", metadata,
+    sa.Column("member_id", sa.String(32), primary_key=True),
+    sa.Column("challenge_id", sa.String(64), primary_key=True),
+    sa.Column("period_key", sa.String(16), primary_key=True),  # "2026-03" or "ever"
+    sa.Column("value", sa.BigInteger, nullable=False),  # purchases, or kopecks
+    sa.Column("updated_at", TS, nullable=False),
+)
+
+# one row per thing given exactly once: a challenge's badge and points (period: the
+# challenge's), a draw's win (period: the receipt key), a sticker voucher (period: its id)
+engagement_grants = sa.Table(
+    "engagement_grants", metadata,
+    sa.Column("member_id", sa.String(32), primary_key=True),
+    sa.Column("kind", sa.String(16), primary_key=True),  # challenge, draw, voucher
+    sa.Column("rule_id", sa.String(64), primary_key=True),
+    sa.Column("period_key", sa.String(64), primary_key=True),
+    sa.Column("status", sa.String(16), nullable=False),  # granted, revoked, issued
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("badge", sa.String(100), nullable=True),
+    sa.Column("currency", sa.String(32), nullable=False),
+    sa.Column("points", sa.BigInteger, nullable=False),  # given (negative: stickers spent)
+    sa.Column("program_version", sa.Integer, nullable=False),
+    sa.Column("transaction_id", sa.String(32), nullable=True),
+    sa.Column("receipt_key", sa.String(32), nullable=True),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("updated_at", TS, nullable=False),
+)
+
+# what each draw has given: locked FOR UPDATE by a winning confirm (budget never exceeded)
+draw_counters = sa.Table(
+    "draw_counters", metadata,
+    sa.Column("draw_id", sa.String(64), primary_key=True),
+    sa.Column("spent_points", sa.BigInteger, nullable=False),
+    sa.Column("wins", sa.BigInteger, nullable=False),
+    sa.Column("updated_at", TS, nullable=False),
 )

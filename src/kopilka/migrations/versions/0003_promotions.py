@@ -24,6 +24,7 @@ def upgrade() -> None:
         sa.Column('promotion_id', sa.String(length=64), nullable=False),
         sa.Column('partner_id', sa.String(length=64), nullable=True),
         sa.Column('status', sa.String(length=16), nullable=False),
+        sa.Column('revision', sa.Integer(), server_default='1', nullable=False),
         sa.Column('document', JSON, nullable=False),
         sa.Column('created_at', TS, nullable=False),
         sa.Column('updated_at', TS, nullable=False),
