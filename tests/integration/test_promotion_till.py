@@ -229,3 +229,23 @@ def test_a_changed_or_paused_promotion_takes_effect_at_once(k: Kopilka) -> None:
     assert k.calculate(receipt("r1", member)).body["discount_total"] == "70.00"
     k.update_promotion("p", {"status": "paused"})
     assert k.calculate(receipt("r1", member)).body["discount_total"] == "0.00"
+
+
+def test_per_member_and_per_store_limits(k: Kopilka) -> None:
+    promote(k, id="once", name="Once a month", reward={"type": "amount_off", "amount": "10.00"},
+            limits={"per_member": {"count": 1, "period": "month"}})
+    promote(k, id="store", name="Two per store", reward={"type": "extra_points", "points": 5},
+            limits={"per_store": {"count": 2, "period": "ever"}})
+    a, b, c = enrol(k), enrol(k), enrol(k)
+    first = k.confirm(receipt("r1", a)).body
+    assert applied(first, "once") and applied(first, "store")
+    again = k.confirm(receipt("r2", a)).body
+    assert rejected_codes(again, "once") == ["member_limit"]
+    assert applied(again, "store")
+    other = k.confirm(receipt("r3", b)).body
+    assert applied(other, "once")
+    assert rejected_codes(other, "store") == ["store_limit"]
+    elsewhere = k.confirm(receipt("r4", c, store_id="msk-002")).body
+    assert applied(elsewhere, "store")
+    k.cancel_receipt(STORE, "r1")  # a cancelled use no longer counts
+    assert applied(k.calculate(receipt("r5", a)).body, "once")

@@ -88,8 +88,15 @@ def prepare(uow: UnitOfWork, *, member: dict[str, Any] | None, store_id: str, ch
     counters = uow.promotions.counters(ids, lock=False)
     if locked:
         counters.update(uow.promotions.counters(locked, lock=True))
-    usage = {p.promotion_id: _usage(uow, p, counters.get(p.promotion_id, (0, 0, 0)),
-                                    member_id, store_id, at) for p in promotions}
+    member_uses = uow.promotions.member_use_counts(member_id, {
+        p.promotion_id: period_start(p.limits.per_member_period, at) for p in promotions
+        if p.limits.per_member_count is not None}) if member_id is not None else {}
+    store_uses = uow.promotions.store_use_counts(store_id, {
+        p.promotion_id: period_start(p.limits.per_store_period, at) for p in promotions
+        if p.limits.per_store_count is not None})
+    usage = {p.promotion_id: _usage(p, counters.get(p.promotion_id, (0, 0, 0)),
+                                    member_uses.get(p.promotion_id, 0),
+                                    store_uses.get(p.promotion_id, 0)) for p in promotions}
     segments = _segments(uow, member_id, promotions)
     context = PromotionContext(
         member_id=member_id, tier_code=member["tier_code"] if member else None,
@@ -136,17 +143,10 @@ def _codes(uow: UnitOfWork, codes: Iterable[str], member_id: str | None, *,
     return presented, used, refused
 
 
-def _usage(uow: UnitOfWork, promotion: Promotion, used: tuple[int, int, int],
-           member_id: str | None, store_id: str, at: datetime) -> PromotionUsage:
+def _usage(promotion: Promotion, used: tuple[int, int, int], member_uses: int,
+           store_uses: int) -> PromotionUsage:
     limits = promotion.limits
     kopecks, points, count = used
-    member_uses = store_uses = 0
-    if limits.per_member_count is not None and member_id is not None:
-        member_uses = uow.promotions.member_uses(
-            promotion.promotion_id, member_id, period_start(limits.per_member_period, at))
-    if limits.per_store_count is not None:
-        store_uses = uow.promotions.store_uses(
-            promotion.promotion_id, store_id, period_start(limits.per_store_period, at))
     return PromotionUsage(
         remaining_kopecks=None if limits.budget_kopecks is None
         else max(limits.budget_kopecks - kopecks, 0),

@@ -110,19 +110,36 @@ class SqlPromotions:
 
     # --- uses ------------------------------------------------------------------------------
 
-    def member_uses(self, promotion_id: str, member_id: str, since: datetime | None) -> int:
-        query = sa.select(sa.func.count()).where(
-            _u.promotion_id == promotion_id, _u.member_id == member_id, _u.status == "used")
-        if since is not None:
-            query = query.where(_u.used_at >= since)
-        return int(self.conn.execute(query).scalar() or 0)
+    def member_use_counts(self, member_id: str,
+                          since: dict[str, datetime | None]) -> dict[str, int]:
+        """The member's uses per promotion, each since its own period start: one query."""
+        if not since:
+            return {}
+        query = sa.select(_u.promotion_id, _u.used_at).where(
+            _u.member_id == member_id, _u.status == "used", _u.promotion_id.in_(sorted(since)))
+        counts = dict.fromkeys(since, 0)
+        for pid, used_at in self.conn.execute(query):
+            start = since[pid]
+            if start is None or used_at >= start:
+                counts[pid] += 1
+        return counts
 
-    def store_uses(self, promotion_id: str, store_id: str, since: datetime | None) -> int:
-        query = sa.select(sa.func.count()).where(
-            _u.promotion_id == promotion_id, _u.store_id == store_id, _u.status == "used")
-        if since is not None:
-            query = query.where(_u.used_at >= since)
-        return int(self.conn.execute(query).scalar() or 0)
+    def store_use_counts(self, store_id: str,
+                         since: dict[str, datetime | None]) -> dict[str, int]:
+        """The store's uses per promotion since each one's period start: a query per
+        distinct start (a handful: day, week, month, ever)."""
+        counts = dict.fromkeys(since, 0)
+        by_start: dict[datetime | None, list[str]] = {}
+        for pid, start in since.items():
+            by_start.setdefault(start, []).append(pid)
+        for start, ids in by_start.items():
+            query = sa.select(_u.promotion_id, sa.func.count()).where(
+                _u.store_id == store_id, _u.status == "used", _u.promotion_id.in_(sorted(ids))
+            ).group_by(_u.promotion_id)
+            if start is not None:
+                query = query.where(_u.used_at >= start)
+            counts.update({pid: int(n) for pid, n in self.conn.execute(query)})
+        return counts
 
     def code_uses_by_member(self, code: str, member_id: str) -> int:
         return int(self.conn.execute(sa.select(sa.func.count()).where(
