@@ -39,6 +39,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -88,6 +89,8 @@ TARGET_CONFIRM_RATIO = 0.5   # HTTP confirm on PostgreSQL / pgbench TPC-B tps
 TARGET_CALCULATE_RATIO = 1.0  # HTTP calculate on PostgreSQL / pgbench TPC-B tps
 TARGET_P99_MS = 25.0          # HTTP p99 at 32 connections (calculate and confirm)
 TARGET_EVALUATIONS = 20_000   # pure evaluations per second on one core
+TARGET_PROMOTED = 0.8         # calculate with PROMOTIONS active / without any
+PROMOTIONS = 50
 MIN_LINES, MAX_LINES = 5, 30
 REDEEM_MAX, REDEEM_NUMBER = 0.25, 0.10  # shares of receipts redeeming "max" / 100-500 points
 SEED = 7
@@ -98,6 +101,54 @@ TILL = Caller(name="bench-till", partner_id=DEFAULT_PARTNER)
 BASKET: tuple[Product, ...] = tuple(
     p for p in CATALOGUE
     if not p.category.startswith("electronics/") or p.price <= 5_000_00)
+
+
+# --- promotions ---------------------------------------------------------------------------------
+
+def promotion_documents() -> list[dict[str, Any]]:
+    """PROMOTIONS promotions over the basket's categories, of every reward kind, some with
+    budgets, per-member limits, codes nobody presents, tiers or segments: what a busy
+    retailer runs at once."""
+    categories = sorted({p.category for p in BASKET})
+    docs = []
+    for i in range(PROMOTIONS):
+        goods = {"categories": [categories[i % len(categories)]]}
+        reward = [
+            {"type": "percent_off", "percent": str(5 + i % 4 * 5), "goods": goods},
+            {"type": "buy_x_get_y", "buy": {**goods, "quantity": 2},
+             "get": {**goods, "quantity": 1}},
+            {"type": "extra_points", "points": 50 + i},
+            {"type": "points_multiplier", "factor": "2", "goods": goods},
+            {"type": "amount_off", "amount": "100.00", "goods": goods},
+            {"type": "cheapest_free", "group_size": 3, "goods": goods},
+        ][i % 6]
+        doc: dict[str, Any] = {"id": f"bench-{i:02d}", "name": f"Bench promotion {i}",
+                               "priority": i % 7, "reward": reward}
+        if i % 5 == 0:
+            doc["limits"] = {"budget": "1000000.00", "per_member": {"count": 3,
+                                                                    "period": "month"}}
+        if i % 7 == 0:
+            doc["exclusivity_group"] = f"group-{i % 3}"
+        if i % 9 == 0:
+            doc["requires_code"] = True
+        if i % 11 == 0:
+            doc["conditions"] = {"min_receipt": "3000.00"}
+        if i % 13 == 0:
+            doc["conditions"] = {"segments": ["vip"]}
+        docs.append(doc)
+    return docs
+
+
+def pause_promotions(k: Kopilka) -> None:
+    """Pause what the demo history left running: the baseline has no promotions."""
+    for item in k.promotions(status="active", limit=500)["items"]:
+        k.update_promotion(item["id"], {"status": "paused"})
+
+
+def add_promotions(k: Kopilka) -> None:
+    for doc in promotion_documents():
+        k.create_promotion(doc)
+    log(f"  {PROMOTIONS} promotions active")
 
 
 # --- receipts -----------------------------------------------------------------------------------
@@ -245,6 +296,7 @@ def http_phases(report: Report, scratch: Scratch, tmp: Path, url: str,
     k = make_library(url, 10)
     scratch.callback(k.db.dispose, what="PostgreSQL engine")
     ids = with_history(k, "PostgreSQL", args.members)
+    pause_promotions(k)
     token = create_key(k.db, name="bench till", partner_id=DEFAULT_PARTNER, scopes=["pos"],
                        now=datetime.now(UTC))
     before = stored_receipts(k)
@@ -260,7 +312,10 @@ def http_phases(report: Report, scratch: Scratch, tmp: Path, url: str,
                    script=calculate, connections=args.connections, seconds=args.warmup, db=db)
     conns = f"{args.connections} conns"
     who = f"{len(ids):,} with history"
-    for operation, script in (("calculate", calculate), ("confirm", confirm)):
+    for operation, script in (("calculate", calculate), ("confirm", confirm),
+                              (f"calculate, {PROMOTIONS} promotions", calculate)):
+        if operation.endswith("promotions"):
+            add_promotions(k)
         log(f"PostgreSQL HTTP {operation}, {conns}, {args.seconds:g} s")
         row = run_wrk_script(args.wrk, server, tmp,
                              Row("PostgreSQL", "HTTP", operation, conns, who),
@@ -307,6 +362,7 @@ def sqlite_phases(report: Report, scratch: Scratch, tmp: Path,
     k = make_library(url, 8)
     scratch.callback(k.db.dispose, what="SQLite engine")
     ids = with_history(k, "SQLite", args.sqlite_members)
+    pause_promotions(k)
     who = f"{len(ids):,} with history"
     run = uuid.uuid4().hex[:8]
 
@@ -316,7 +372,10 @@ def sqlite_phases(report: Report, scratch: Scratch, tmp: Path,
     def confirm(rng: random.Random, seq: str) -> None:
         k.confirm(receipt(rng, rng.choice(ids), f"{run}-{seq}"), caller=TILL)
 
-    for operation, work in (("calculate", calculate), ("confirm", confirm)):
+    for operation, work in (("calculate", calculate), ("confirm", confirm),
+                            (f"calculate, {PROMOTIONS} promotions", calculate)):
+        if operation.endswith("promotions"):
+            add_promotions(k)
         log(f"SQLite in-process {operation}, 1 thread, {args.seconds:g} s")
         row = run_in_process(Row("SQLite", "in-process", operation, "1 thread", who), work,
                              threads=1, seconds=args.seconds, warmup=args.warmup, db=None)
@@ -451,6 +510,18 @@ def print_report(report: Report, pure: Pure | None, args: argparse.Namespace) ->
         summary.add_row(f"HTTP {operation} p99 at {args.connections} connections",
                         f"{row.p99_ms:.1f} ms" if row else "-", f"<= {TARGET_P99_MS:g} ms",
                         status(row.p99_ms <= TARGET_P99_MS if row else None))
+    promoted = f"calculate, {PROMOTIONS} promotions"
+    for backend, path, concurrency in (("PostgreSQL", "HTTP", conns),
+                                       ("SQLite", "in-process", "1 thread")):
+        base = report.find(backend, path, "calculate", concurrency)
+        busy = report.find(backend, path, promoted, concurrency)
+        name = f"{path} calculate on {backend}: {PROMOTIONS} promotions / none"
+        if base and busy and base.rate:
+            ratio = busy.rate / base.rate
+            summary.add_row(name, f"{ratio:.2f} ({busy.rate:,.0f} / {base.rate:,.0f})",
+                            f">= {TARGET_PROMOTED}", status(ratio >= TARGET_PROMOTED))
+        elif not args.pure_only:
+            summary.add_row(name, "-", f">= {TARGET_PROMOTED}", status(None))
     summary.add_row("pure evaluate() receipts/s, one core",
                     f"{pure.rate:,.0f}/s" if pure and pure.receipts else "-",
                     f">= {TARGET_EVALUATIONS:,}/s",
