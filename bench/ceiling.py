@@ -22,7 +22,6 @@ import os
 import shutil
 import sys
 import tempfile
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -131,7 +130,8 @@ def main(argv: list[str] | None = None) -> int:
         table.add_row(row.backend, f"{row.rate:,.0f}", f"{row.p50_ms:.2f}", f"{row.p99_ms:.2f}",
                       str(row.errors), f"{row.rate / report.pgbench_tps:.2f}", row.cpu)
     console.print(table)
-    console.print(f"kopilka / floor: {kopilka.rate / max(floor.rate, 1e-9):.2f} of the floor's rate. "
+    share = kopilka.rate / max(floor.rate, 1e-9)
+    console.print(f"kopilka / floor: {share:.2f} of the floor's rate. "
                   f"Targets: >= {TARGET_RATIO} x pgbench and p99 <= {TARGET_P99_MS:g} ms.")
     reachable = floor.rate / report.pgbench_tps >= TARGET_RATIO and \
         floor.p99_ms <= TARGET_P99_MS
