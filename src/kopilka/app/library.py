@@ -20,6 +20,8 @@ import orjson
 from kopilka.app import members as M
 from kopilka.app import points as P
 from kopilka.app import privacy, programs, rewards, views
+from kopilka.app.library_charity import CharityMixin
+from kopilka.app.library_engagement import EngagementMixin
 from kopilka.app.library_partners import PartnersMixin
 from kopilka.app.library_promotions import PromotionsMixin
 from kopilka.app.library_rewards import RewardsMixin
@@ -79,7 +81,8 @@ class MemoryCodeSender:
         self.sent.append((target, address, code))
 
 
-class Kopilka(TillMixin, PromotionsMixin, PartnersMixin, RewardsMixin):
+class Kopilka(TillMixin, PromotionsMixin, PartnersMixin, RewardsMixin, EngagementMixin,
+              CharityMixin):
     def __init__(self, db: Database, *, clock: Clock | None = None, secret_key: str,
                  default_currency: str = "points", hold_ttl: timedelta = timedelta(minutes=15),
                  code_sender: CodeSender | None = None) -> None:

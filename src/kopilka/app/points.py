@@ -85,6 +85,17 @@ def spend(uow: UnitOfWork, member_id: str, cur: PointCurrency, points: int, *, n
     return _post(uow, member_id, cur, L.plan_debit(state, points, now=now), meta, now, state)
 
 
+def donate(uow: UnitOfWork, member_id: str, cur: PointCurrency, points: int, *,
+           now: datetime, meta: TransactionMeta, pending_lots: tuple[L.Lot, ...] = (),
+           preferred_lot_ids: tuple[str, ...] = (),
+           locked: L.MemberPoints | None = None) -> Posted:
+    """Give points to a charity fund (`system.donations`); see `L.plan_donation`."""
+    state = locked or _lock(uow, member_id, cur, now, with_lots=True, active_only=True)
+    plan = L.plan_donation(state, points, now=now, pending_lots=pending_lots,
+                           preferred_lot_ids=preferred_lot_ids)
+    return _post(uow, member_id, cur, plan, meta, now, state)
+
+
 def adjust(uow: UnitOfWork, member_id: str, cur: PointCurrency, points: int, *, now: datetime,
            meta: TransactionMeta, expires_at: datetime | None = None,
            allow_debt: bool = False) -> Posted:

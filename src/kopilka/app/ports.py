@@ -96,6 +96,8 @@ class UnitOfWork(Protocol):
     rewards: Any
     settlement: Any
     promotions: Any
+    charity: Any
+    engagement: Any
     conn: Any
 
 

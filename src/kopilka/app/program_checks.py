@@ -13,7 +13,9 @@ from decimal import Decimal
 
 from pydantic_core import PydanticCustomError
 
+from kopilka.app.program_charity import check_charity
 from kopilka.app.program_coalition import check_coalition
+from kopilka.app.program_engagement import check_engagement
 from kopilka.app.program_rewards import check_rewards, reward_rule_ids
 from kopilka.app.program_schema import (
     BurnDoc,
@@ -71,6 +73,8 @@ def check_program(doc: ProgramDoc) -> list[Issue]:
         _check_tiers(doc.tiers, issues)
     issues.extend(check_coalition(doc))
     issues.extend(check_rewards(doc))
+    issues.extend(check_engagement(doc))
+    issues.extend(check_charity(doc))
     count = len(doc.earn) + sum(len(r.multipliers) for r in doc.earn)
     count += sum(part is not None for part in (doc.burn, doc.discount, doc.tiers))
     if count > MAX_RULES:

@@ -17,8 +17,10 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from kopilka.app.program_charity import charity_of
 from kopilka.app.program_checks import Issue, Loc, check_program, minor_units, threshold_units
 from kopilka.app.program_coalition import coalition_of
+from kopilka.app.program_engagement import engagement_of
 from kopilka.app.program_render import program_to_document
 from kopilka.app.program_rewards import rewards_of
 from kopilka.app.program_schema import (
@@ -261,6 +263,8 @@ def _program(doc: ProgramDoc) -> Program:
         labels=dict(doc.labels),
         coalition=coalition_of(doc),
         rewards=rewards_of(doc),
+        engagement=engagement_of(doc),
+        charity=charity_of(doc),
     )
 
 

@@ -11,7 +11,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+from kopilka.app.program_charity import charity_document
 from kopilka.app.program_coalition import coalition_document
+from kopilka.app.program_engagement import engagement_document
 from kopilka.app.program_rewards import rewards_document
 from kopilka.domain.points import PointCurrency, format_money
 from kopilka.domain.program import (
@@ -53,6 +55,10 @@ def program_to_document(program: Program) -> dict[str, Any]:
         doc["coalition"] = coalition_document(program.coalition)
     if program.rewards is not None:
         doc["rewards"] = rewards_document(program.rewards, program)
+    if program.engagement is not None:
+        doc["engagement"] = engagement_document(program.engagement, program)
+    if program.charity is not None:
+        doc["charity"] = charity_document(program.charity, program)
     return doc
 
 

@@ -27,6 +27,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from kopilka.domain.engagement import ChallengeMeasure, ChallengePeriod
 from kopilka.domain.errors import InvalidInput
 from kopilka.domain.points import Rounding, parse_money
 from kopilka.domain.program import Channel, Measure, SpentEarnedPolicy
@@ -376,6 +377,59 @@ class RewardsDoc(_Doc):
     rules: list[RewardDoc] = Field(default_factory=list, max_length=100)
 
 
+# --- gamification (SPEC P7): see app.program_engagement for the checks ----------------------
+
+class ChallengeDoc(_Doc):
+    id: Code
+    name: Name
+    badge: Name | None = None
+    measure: Annotated[ChallengeMeasure, Strict(False)]
+    category: Text | None = None  # category_spend
+    target: Threshold  # an integer for purchases, a money string for spend
+    period: Annotated[ChallengePeriod, Strict(False)] = ChallengePeriod.MONTH
+    currency: Code | None = None  # of reward_points; default: the main currency
+    reward_points: Amount = 0
+
+
+class DrawDoc(_Doc):
+    id: Code
+    name: Name
+    odds_percent: Percent
+    prize_points: Amount
+    budget_points: Amount
+    currency: Code | None = None
+    min_receipt: Money = 0
+
+
+class StickerOfferDoc(_Doc):
+    id: Code
+    name: Name
+    stickers: Amount
+    sku: Text
+    discount_percent: Percent
+
+
+class EngagementDoc(_Doc):
+    challenges: list[ChallengeDoc] = Field(default_factory=list, max_length=100)
+    draws: list[DrawDoc] = Field(default_factory=list, max_length=20)
+    sticker_currency: Code | None = None
+    sticker_offers: list[StickerOfferDoc] = Field(default_factory=list, max_length=100)
+
+
+# --- charity (SPEC P9): see app.program_charity for the checks --------------------------------
+
+class FundDoc(_Doc):
+    id: Code
+    name: Name
+    currency: Code | None = None  # default: the main currency
+    share_of_purchase_percent: Percent | None = None
+    min_donation: Amount = 0  # in the currency's whole units
+
+
+class CharityDoc(_Doc):
+    funds: list[FundDoc] = Field(min_length=1, max_length=100)
+
+
 class ProgramDoc(_Doc):
     name: Name
     effective_from: Moment
@@ -389,3 +443,5 @@ class ProgramDoc(_Doc):
     labels: dict[Code, Text] = Field(default_factory=dict, max_length=50)
     coalition: CoalitionDoc | None = None
     rewards: RewardsDoc | None = None
+    engagement: EngagementDoc | None = None
+    charity: CharityDoc | None = None

@@ -14,9 +14,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from kopilka.app import charity, engagement, programs, rewards
 from kopilka.app import members as M
 from kopilka.app import points as P
-from kopilka.app import programs, rewards
 from kopilka.app import promotion_till as PT
 from kopilka.app.ports import TransactionMeta, UnitOfWork, new_id
 from kopilka.app.program_coalition import store_program
@@ -153,6 +153,7 @@ def confirm(uow: UnitOfWork, receipt: ReceiptInput, request: dict[str, Any], dig
                                         "points": accrual.points,
                                         "lines": dict(zip([line.line_id for line in receipt.lines],
                                                           accrual.lines, strict=True))})
+        charity.on_purchase(uow, ctx.program, member_id, effects, now=now, meta=meta)  # P9
         if evaluation.tier_after and evaluation.tier_after != ctx.member["tier_code"]:
             uow.members.update(member_id, {"tier_code": evaluation.tier_after,
                                            "updated_at": now})
@@ -168,6 +169,8 @@ def confirm(uow: UnitOfWork, receipt: ReceiptInput, request: dict[str, Any], dig
                                 now=now, meta=meta) if body["member_id"] else []
     if given:  # one-time rewards of the purchase: referral (both sides), first app order
         body["rewards"] = given
+    body.update(engagement.on_confirm(uow, ctx, receipt, evaluation, effects,  # P7
+                                      receipt_key=receipt_key, now=now, meta=meta))
     if outcome is not None:
         uses = PT.record(uow, prepared, outcome, evaluation, member_id=body["member_id"],
                          receipt_key=receipt_key, store_id=receipt.store_id,
@@ -257,6 +260,7 @@ def cancel(uow: UnitOfWork, store_id: str, receipt_id: str, *, now: datetime,
     if spend:
         undo.restore(spend["points"] - sum(row["effects"]["restored"].values()))
     rewards.on_cancel(uow, row, now=now, author=author)  # revokes what the purchase gave
+    engagement.on_cancel(uow, row, now=now, author=author)  # lowers progress, undoes wins
     promoted = row["effects"].get("promotions")
     PT.give_back(uow, PT.standing(promoted), member_id=row["member_id"],
                  receipt_key=row["receipt_key"], now=now)

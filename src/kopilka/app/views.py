@@ -19,7 +19,7 @@ HISTORY_KINDS = {
     "earn": "earn", "bonus": "bonus", "activate": "earn", "cancel_pending": "refund_earn",
     "spend": "spend", "hold": "spend", "capture": "spend", "release": "spend",
     "expire": "expire", "adjust": "adjust", "reversal": "adjust",
-    "refund_earn": "refund_earn", "refund_spend": "refund_spend",
+    "refund_earn": "refund_earn", "refund_spend": "refund_spend", "donate": "donate",
 }
 
 

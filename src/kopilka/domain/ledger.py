@@ -16,6 +16,7 @@ Accounts (per currency):
 - system.redeemed   points spent
 - system.expired    points burnt at expiry (breakage)
 - system.adjustments  counterpart of manual adjustments
+- system.donations  points members gave to charity funds (SPEC P9); final, never reversed
 
 Redemptions carry the lot on their system side too (e.g. `system.redeemed` +30 on lot L beside
 `member.available` -30 on lot L): a redemption then says whose points were spent, which is
@@ -43,6 +44,7 @@ class Account(StrEnum):
     REDEEMED = "system.redeemed"
     EXPIRED = "system.expired"
     ADJUSTMENTS = "system.adjustments"
+    DONATIONS = "system.donations"
 
     @property
     def is_member(self) -> bool:
@@ -65,6 +67,7 @@ class Code(StrEnum):
     REVERSAL = "reversal"
     REFUND_EARN = "refund_earn"
     REFUND_SPEND = "refund_spend"
+    DONATE = "donate"
 
 
 class LotState(StrEnum):
@@ -307,6 +310,32 @@ def plan_debit(state: MemberPoints, points: int, *, now: datetime, code: Code = 
     if sink is Account.REDEEMED:  # redemptions say whose lots they spent (see the top)
         return Plan(code, (*entries, *(Entry(sink, -e.amount, e.lot_id) for e in entries)))
     return Plan(code, (*entries, Entry(sink, points)))
+
+
+def plan_donation(state: MemberPoints, points: int, *, now: datetime,
+                  pending_lots: Sequence[Lot] = (), preferred_lot_ids: Sequence[str] = ()) -> Plan:
+    """Give `points` to a charity fund (`system.donations`, SPEC P9).
+
+    First from `pending_lots` (a purchase's own accruals still waiting for their activation:
+    a lot given away entirely is cancelled), the rest from available points as a spend takes
+    them: `preferred_lot_ids` first, then nearest expiry, never below the policy floor.
+    """
+    check_amount(points)
+    entries: list[Entry] = []
+    states: list[tuple[str, LotState]] = []
+    left = points
+    for lot in pending_lots:
+        part = min(lot.pending, left) if lot.state is LotState.PENDING else 0
+        if part <= 0:
+            continue
+        entries.append(Entry(Account.PENDING, -part, lot.lot_id))
+        if part == lot.pending:
+            states.append((lot.lot_id, LotState.CANCELLED))
+        left -= part
+    if left:
+        entries += _debit(state, left, now, False, preferred_lot_ids)
+    return Plan(Code.DONATE, (*entries, Entry(Account.DONATIONS, points)),
+                lot_states=tuple(states))
 
 
 def plan_hold(state: MemberPoints, points: int, *, now: datetime) -> Plan:

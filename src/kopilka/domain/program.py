@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING
 
 from kopilka.domain.points import PointCurrency
 
-if TYPE_CHECKING:  # rewards.py builds on this module (Expiry)
+if TYPE_CHECKING:  # rewards.py builds on this module (Expiry), engagement.py (Goods)
+    from kopilka.domain.engagement import Engagement
     from kopilka.domain.rewards import Rewards
 
 
@@ -207,6 +208,31 @@ class SpentEarnedPolicy(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class Fund:
+    """A charity fund members give points to (SPEC P9). Amounts in the currency's minor units."""
+
+    fund_id: str
+    name: str
+    currency: str
+    share_of_purchase_percent: Decimal | None = None  # of each purchase's earned points
+    min_donation: int = 0  # of an explicit donation (an automatic share has no minimum)
+
+    def share_of(self, earned: int) -> int:
+        """The share of `earned` points that goes to the fund, floored (0 without a share)."""
+        if self.share_of_purchase_percent is None or earned <= 0:
+            return 0
+        return int(earned * self.share_of_purchase_percent / 100)  # int() floors a positive
+
+
+@dataclass(frozen=True, slots=True)
+class Charity:
+    funds: tuple[Fund, ...] = ()
+
+    def fund(self, fund_id: str) -> Fund | None:
+        return next((f for f in self.funds if f.fund_id == fund_id), None)
+
+
+@dataclass(frozen=True, slots=True)
 class Program:
     name: str
     effective_from: datetime
@@ -221,6 +247,8 @@ class Program:
     labels: dict[str, str] = field(default_factory=dict)
     coalition: Coalition | None = None  # partners' agreed rates and brand discounts
     rewards: Rewards | None = None  # one-time rewards by event (domain.rewards, R6)
+    engagement: Engagement | None = None  # challenges, draws, stickers (domain.engagement, P7)
+    charity: Charity | None = None  # funds members donate points to (SPEC P9)
 
     def local(self, at: datetime) -> datetime:
         """`at` in the program's own time zone (that of its effective_from): qualifying

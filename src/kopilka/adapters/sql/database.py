@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 from sqlalchemy.engine import Connection, Engine
 
+from kopilka.adapters.sql.charity_repo import SqlCharity
+from kopilka.adapters.sql.engagement_repo import SqlEngagement
 from kopilka.adapters.sql.engine import (
     make_engine,
     read_transaction,
@@ -38,6 +40,8 @@ class SqlUnitOfWork:
         self.rewards = SqlRewards(self.conn)
         self.settlement = SqlSettlement(self.conn)
         self.promotions = SqlPromotions(self.conn)
+        self.charity = SqlCharity(self.conn)
+        self.engagement = SqlEngagement(self.conn)
 
 
 class SqlDatabase:

@@ -315,6 +315,10 @@ rewards:
     - {id: first-app-order, name: First order in the app, trigger: first_app_order, points: 200}
     - {id: recycling, name: Old goods brought for recycling, trigger: custom, event: recycling,
        points: 150}
+charity:
+  funds:
+    - {id: children, name: "Children's hospital", min_donation: 10,
+       share_of_purchase_percent: "5"}
 """  # examples/bonus.yaml without its comments, for an install without the source tree
 
 DEMO_TIERS = {

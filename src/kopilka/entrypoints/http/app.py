@@ -20,6 +20,8 @@ from kopilka.entrypoints.http.auth import KeyStore
 from kopilka.entrypoints.http.deps import JSON, Lib
 from kopilka.entrypoints.http.observability import Observe
 from kopilka.entrypoints.http.routers import (
+    charity,
+    engagement,
     members,
     partners,
     points,
@@ -49,6 +51,8 @@ def create_app(kopilka: Kopilka, settings: Settings) -> FastAPI:
     app.include_router(program.router)
     app.include_router(promotions.router)
     app.include_router(partners.router)
+    app.include_router(charity.router)
+    app.include_router(engagement.router)
 
     @app.get("/healthz", tags=["service"])
     def healthz() -> JSON:

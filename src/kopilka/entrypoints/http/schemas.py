@@ -121,6 +121,13 @@ class CaptureIn(Strict):
     points: Annotated[StrictInt, Field(ge=0, le=10**12)] | None = None
 
 
+class DonationIn(Strict):
+    """A member's donation to a charity fund (SPEC P9), in the fund currency's minor units."""
+
+    fund_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")]
+    points: Points
+
+
 class EventIn(Strict):
     """A member's event for one-time rewards (SPEC R6): review, subscription, ..."""
 
