@@ -5,6 +5,7 @@ earned per amount spent and exchanged for a voucher exactly once."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
@@ -210,4 +211,23 @@ def test_stickers_accrue_per_amount_and_buy_a_voucher_once(lib: Kopilka) -> None
         lib.exchange_stickers(member, "kettle")
     assert err.value.code == "unknown_sticker_offer"
     assert row_counts(lib) == before
+    books_whole(lib)
+
+
+def test_a_sticker_voucher_is_a_single_use_code_the_till_redeems(lib: Kopilka) -> None:
+    member = enrol(lib)
+    buy(lib, member, "a", price=150_000)  # 3 stickers
+    code = lib.exchange_stickers(member, "pan").body["voucher"]["code"]
+    assert lib.check_promo_code(code)["valid"] is True
+    pan = ReceiptInput(store_id="msk-001", receipt_id="pan-1",
+                       occurred_at=datetime(2026, 3, 2, 12, tzinfo=MSK),
+                       lines=(Line("1", "PAN-28", 400_000, Decimal(1), category="home"),
+                              Line("2", "SKU-1", 10_000, Decimal(1), category="food")),
+                       member={"member_id": member}, promo_codes=(code,))
+    body = lib.confirm(pan).body
+    assert body["lines"][0]["discount"] == "2000.00"  # 50% off the pan, nothing else
+    assert body["lines"][1]["discount"] == "0.00"
+    again = lib.calculate(replace(pan, receipt_id="pan-2")).body
+    assert again["discount_total"] == "0.00"
+    assert "code_used_up" in [r["code"] for r in again["rejected"]]
     books_whole(lib)

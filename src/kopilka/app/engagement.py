@@ -200,6 +200,7 @@ def exchange(uow: UnitOfWork, member_id: str, offer_id: str, *, now: datetime,
     posted = P.spend(uow, member_id, cur, offer.stickers, now=now,
                      meta=replace(meta, reason=offer.offer_id))
     voucher_id = new_id()
+    code = _voucher_code(uow, offer, now)
     uow.engagement.claim({
         "member_id": member_id, "kind": VOUCHER, "rule_id": offer.offer_id,
         "period_key": voucher_id, "status": "issued", "name": offer.name, "badge": None,
@@ -207,8 +208,30 @@ def exchange(uow: UnitOfWork, member_id: str, offer_id: str, *, now: datetime,
         "transaction_id": posted.transaction_id, "receipt_key": None, "created_at": now,
         "updated_at": now})
     return {"member_id": member_id,
-            "voucher": {"voucher_id": voucher_id, "status": "issued", "offer_id": offer.offer_id,
+            "voucher": {"voucher_id": voucher_id, "code": code, "status": "issued",
+                        "offer_id": offer.offer_id,
                         "name": offer.name, "sku": offer.sku,
                         "discount_percent": format(offer.discount_percent, "f")},
             "stickers_spent": cur.format(offer.stickers), "operation_id": posted.transaction_id,
             "balance": balance_view(uow, member_id, cur)}
+
+
+def _voucher_code(uow: UnitOfWork, offer: Any, now: datetime) -> str:
+    """A single-use promo code the till redeems like any other: it belongs to the offer's
+    own promotion (`stickers-<offer id>`: the offer's percent off its SKU, code required),
+    made or brought in line with the offer here."""
+    from kopilka.app import promotion_admin as A
+
+    promotion_id = f"stickers-{offer.offer_id}"[:64]
+    document = {"id": promotion_id, "name": offer.name, "requires_code": True,
+                "reward": {"type": "percent_off", "percent": format(offer.discount_percent, "f"),
+                           "goods": {"skus": [offer.sku]}}}
+    row = uow.promotions.get(promotion_id)
+    if row is None:
+        A.create(uow, document, status="active", partner_id=None, now=now, author="stickers")
+    elif row["document"].get("reward") != A.parse_and_render(document)["reward"] \
+            or row["status"] != "active":
+        A.update(uow, promotion_id, {"reward": document["reward"], "status": "active"},
+                 partner_id=None, now=now, author="stickers")
+    return A.generate_codes(uow, promotion_id, count=1, prefix="ST", partner_id=None,
+                            now=now)["codes"][0]

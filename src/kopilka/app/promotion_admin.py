@@ -30,6 +30,11 @@ def normalise_code(code: str) -> str:
     return code.strip().upper()
 
 
+def parse_and_render(document: Any) -> dict[str, Any]:
+    """A document as it is stored (validated, normalised)."""
+    return promotion_to_document(parse_promotion(document))
+
+
 def create(uow: UnitOfWork, document: Any, *, status: str, partner_id: str | None,
            now: datetime, author: str) -> dict[str, Any]:
     promotion = parse_promotion(document)
