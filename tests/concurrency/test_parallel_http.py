@@ -57,7 +57,8 @@ def server(pg_url: str) -> Iterator[tuple[str, Kopilka, str]]:
         k.db.dispose()
 
 
-def _fire(url: str, token: str, requests: list[tuple[str, dict, str | None]]) -> list[httpx.Response]:
+def _fire(url: str, token: str,
+          requests: list[tuple[str, dict, str | None]]) -> list[httpx.Response]:
     """Send all requests at once (a barrier releases them together)."""
     barrier = threading.Barrier(len(requests))
 

@@ -1,4 +1,5 @@
-"""Several point currencies: separate balances, lots and ledgers; decimals where a currency has them."""
+"""Several point currencies: separate balances, lots and ledgers; decimals where a currency
+has them."""
 
 from __future__ import annotations
 

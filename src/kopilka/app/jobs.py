@@ -47,7 +47,8 @@ def _run_lots(k: Kopilka, kind: str, chunk: int, progress: Progress | None) -> J
         after = (due[-1][0], due[-1][2])
 
 
-def expire_lots(k: Kopilka, *, chunk: int = P.JOB_CHUNK, progress: Progress | None = None) -> JobReport:
+def expire_lots(k: Kopilka, *, chunk: int = P.JOB_CHUNK,
+                progress: Progress | None = None) -> JobReport:
     return _run_lots(k, "expire", chunk, progress)
 
 

@@ -266,7 +266,8 @@ def _usable_lots(lots: Iterable[Lot], now: datetime) -> list[Lot]:
     return sorted(usable, key=Lot.expiry_order)
 
 
-def _take_from_lots(lots: Iterable[Lot], points: int, now: datetime) -> tuple[list[tuple[str, int]], int]:
+def _take_from_lots(lots: Iterable[Lot], points: int,
+                    now: datetime) -> tuple[list[tuple[str, int]], int]:
     """Consume nearest-expiry lots first. Returns [(lot_id, taken)] and the shortfall."""
     taken: list[tuple[str, int]] = []
     left = points

@@ -278,7 +278,8 @@ def reviewed_tier(tiers: TierProgram, current: str | None, *, value_now: int,
     grace days after a period ends, the period before counts too). Review never upgrades
     beyond what was earned; upgrades happen at the till, immediately."""
     deserved = max((tiers.earned_level(value_now), tiers.earned_level(value_before),
-                    tiers.earned_level(value_grace if in_grace else 0)), key=lambda t: tiers.rank(t.code))
+                    tiers.earned_level(value_grace if in_grace else 0)),
+                   key=lambda t: tiers.rank(t.code))
     held = tiers.level(current)
     return deserved if tiers.rank(deserved.code) < tiers.rank(held.code) else held
 

@@ -30,7 +30,8 @@ class SqlIdempotency:
         self.conn = conn
         self.hot = hot or HotPath(conn)
 
-    def claim(self, scope: str, key: str, request_sha256: str, now: datetime) -> StoredResponse | None:
+    def claim(self, scope: str, key: str, request_sha256: str,
+              now: datetime) -> StoredResponse | None:
         """Claim the key for this call; None when claimed, else what the first call stored."""
         hot = self.hot
         claimed = hot.one("claim_key", {"scope": scope, "key": key, "sha": request_sha256,

@@ -191,7 +191,8 @@ class SqlMembers:
                                                    created_at=now))
 
     def store(self, store_id: str) -> dict[str, Any] | None:
-        r = self.conn.execute(sa.select(stores).where(stores.c.store_id == store_id)).mappings().first()
+        r = self.conn.execute(sa.select(stores).where(stores.c.store_id == store_id)
+                              ).mappings().first()
         return dict(r) if r else None
 
     def add_store(self, store_id: str, partner_id: str, name: str) -> None:
@@ -202,7 +203,8 @@ class SqlMembers:
         self.conn.execute(api_keys.insert().values(**row))
 
     def api_key(self, key_id: str) -> dict[str, Any] | None:
-        r = self.conn.execute(sa.select(api_keys).where(api_keys.c.key_id == key_id)).mappings().first()
+        r = self.conn.execute(sa.select(api_keys).where(api_keys.c.key_id == key_id)
+                              ).mappings().first()
         return dict(r) if r else None
 
     def partners(self, *, limit: int, after: str | None = None) -> list[dict[str, Any]]:

@@ -197,7 +197,8 @@ ledger_entries = sa.Table(
     sa.Column("lot_id", sa.String(32), nullable=True),
     sa.Column("amount", sa.BigInteger, nullable=False),
     sa.ForeignKeyConstraint(["member_id", "transaction_id"],
-                            ["ledger_transactions.member_id", "ledger_transactions.transaction_id"]),
+                            ["ledger_transactions.member_id",
+                             "ledger_transactions.transaction_id"]),
 )
 
 point_lots = sa.Table(

@@ -56,7 +56,8 @@ def currency_totals(conn: Connection) -> Iterator[Problem]:
 
 
 def transactions_without_entries(conn: Connection) -> Iterator[Problem]:
-    has_entries = sa.exists().where(e.member_id == t.member_id, e.transaction_id == t.transaction_id)
+    has_entries = sa.exists().where(e.member_id == t.member_id,
+                                    e.transaction_id == t.transaction_id)
     for member_id, tx in conn.execute(sa.select(t.member_id, t.transaction_id)
                                       .where(~has_entries).limit(MAX_PROBLEMS_PER_CHECK)):
         yield Problem("entries", f"transaction {tx} of member {member_id} has no entries")
@@ -184,12 +185,11 @@ def verify(conn: Connection) -> list[Problem]:
 
 def summary(conn: Connection) -> dict[str, int]:
     """Counts and system account totals, for the report that accompanies a verification."""
-    counts = {
-        "transactions": conn.execute(sa.select(sa.func.count()).select_from(ledger_transactions)).scalar_one(),
-        "entries": conn.execute(sa.select(sa.func.count()).select_from(ledger_entries)).scalar_one(),
-        "lots": conn.execute(sa.select(sa.func.count()).select_from(point_lots)).scalar_one(),
-        "balances": conn.execute(sa.select(sa.func.count()).select_from(member_balances)).scalar_one(),
-    }
+    def rows(table: sa.Table) -> int:
+        return conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
+
+    counts = {"transactions": rows(ledger_transactions), "entries": rows(ledger_entries),
+              "lots": rows(point_lots), "balances": rows(member_balances)}
     for account, currency, total in conn.execute(
             sa.select(e.account, e.currency, sa.func.sum(e.amount))
             .where(e.account.like("system.%")).group_by(e.account, e.currency)):

@@ -65,7 +65,8 @@ def create_app(kopilka: Kopilka, settings: Settings) -> FastAPI:
                 conn.execute(sa.text("SELECT 1"))
             current = migrate.is_current(lib.db.engine)
         except sa.exc.SQLAlchemyError as exc:
-            return problems.problem(503, "database_unavailable", f"database: {exc.__class__.__name__}")
+            return problems.problem(503, "database_unavailable",
+                                    f"database: {exc.__class__.__name__}")
         if not current:
             return problems.problem(503, "migrations_pending", "run `kopilka migrate`")
         return JSON({"status": "ready", "database": lib.db.engine.dialect.name})

@@ -14,7 +14,6 @@ from pydantic import (
     StrictInt,
 )
 
-
 # Control characters are refused in every text field: NUL breaks PostgreSQL text, and none of
 # them belongs in a name, an id or a reason.
 # A pattern is checked in pydantic's compiled core; a Python validator on every string field

@@ -5,8 +5,16 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 
 from kopilka.app.program_document import parse_program
-from kopilka.entrypoints.http.deps import JSON, AdminKey, IdempotencyKey, Lib, PathId, ReadKey, respond
-from kopilka.entrypoints.http.deps import PosOrReadKey
+from kopilka.entrypoints.http.deps import (
+    JSON,
+    AdminKey,
+    IdempotencyKey,
+    Lib,
+    PathId,
+    PosOrReadKey,
+    ReadKey,
+    respond,
+)
 
 router = APIRouter(tags=["program"])
 MAX_DOCUMENT_BYTES = 256 * 1024
