@@ -19,15 +19,19 @@ discount is floored to the kopeck, never more than the rule says:
 - free delivery: the delivery lines made free, and a flag for a delivery not on the receipt yet.
 
 Money rewards never touch a line marked not discountable.
+
+For speed, `grant` takes the receipt's lines read once (`ReceiptLines`: an index of the lines
+by SKU and category, made per receipt), and `reads(reward, table)` names the lines a grant
+depends on, so the engine can keep a grant while none of those lines changes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
-from fractions import Fraction
-from typing import ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from kopilka.domain.allocation import allocate
 from kopilka.domain.errors import InvalidInput
@@ -36,6 +40,7 @@ from kopilka.domain.points import format_money
 from kopilka.domain.program import Goods
 
 MAX_GIFT_QUANTITY = 100
+_T = TypeVar("_T")
 MAX_UNITS = 1000  # buy/get quantities and group sizes
 
 
@@ -203,40 +208,209 @@ class Grant:
                     or self.gift_sku is not None or self.free_delivery)
 
 
+# --- a receipt's lines, read once -------------------------------------------------------------
+#
+# `grant` is asked many times per receipt (every promotion, as a trial and when applied).
+# `ReceiptLines` reads the lines once per receipt, and indexes them by SKU and by every category
+# `Goods.contains` would try for them (the category and its parents, `_walk`), so the lines a
+# goods set holds are a few look-ups, not a `contains` per line. Nothing here changes a result:
+# every value is what `Goods.contains` or `Line` would give.
+
+_WALKS: dict[str | None, tuple[str, ...]] = {}  # category -> _walk(category), bounded
+_NOTHING: dict[tuple[int, bool], Grant] = {}  # (line count, receipt level) -> nothing
+
+
+def _walk(category: str | None) -> tuple[str, ...]:
+    """The categories `Goods.contains` tries for a line's category, in its order: the category,
+    then each parent ("a/b" for "a/b/c")."""
+    walk = _WALKS.get(category)
+    if walk is None:
+        found, name = [], category
+        while name:
+            found.append(name)
+            cut = name.rfind("/")
+            name = name[:cut] if cut > 0 else None
+        walk = tuple(found)
+        if len(_WALKS) >= 50_000:
+            _WALKS.clear()
+        _WALKS[category] = walk
+    return walk
+
+
+class ReceiptLines:
+    """The lines of one receipt as the rewards read them: (SKU, category) keys, whether each
+    is discountable, quantities as integer ratios and in whole units, and (`holds`, `where`)
+    which lines a goods set holds, worked out once per goods set and receipt from an index of
+    the lines by SKU and by category (with its parents)."""
+
+    __slots__ = ("lines", "n", "keys", "discountable", "zeros", "every", "_asked", "_by_sku",
+                 "_by_category", "_ratios", "_whole")
+
+    def __init__(self, lines: Sequence[Line]) -> None:
+        self.lines = lines
+        self.n = len(lines)
+        self.keys = [(line.sku, line.category) for line in lines]
+        self.discountable = [line.discountable for line in lines]
+        self.zeros = (0,) * self.n
+        self.every = tuple(range(self.n))
+        self._asked: dict[int, list] = {}  # by id(goods): [goods, where, holds or None]
+        self._by_sku: dict[str, list[int]] | None = None
+        self._by_category: dict[str, list[int]] = {}
+        self._ratios: list[tuple[int, int]] | None = None
+        self._whole: list[int] | None = None
+
+    def nothing(self, receipt_level: bool = False) -> Grant:
+        """Grant(zeros, receipt_level=...): a grant of nothing, made once per line count
+        (grants are frozen: sharing one changes nothing)."""
+        made = _NOTHING.get((self.n, receipt_level))
+        if made is None:
+            if len(_NOTHING) >= 4096:
+                _NOTHING.clear()
+            made = _NOTHING[self.n, receipt_level] = Grant(self.zeros,
+                                                          receipt_level=receipt_level)
+        return made
+
+    def _index(self) -> dict[str, list[int]]:
+        by_sku: dict[str, list[int]] = {}
+        by_category = self._by_category
+        for i, (sku, category) in enumerate(self.keys):
+            by_sku.setdefault(sku, []).append(i)
+            for name in _walk(category):
+                by_category.setdefault(name, []).append(i)
+        self._by_sku = by_sku
+        return by_sku
+
+    def _held(self, goods: Goods) -> tuple[int, ...]:
+        """The indexes of the lines `goods.contains`, in receipt order."""
+        try:
+            by_sku = self._by_sku if self._by_sku is not None else self._index()
+            by_category = self._by_category
+            if not goods.skus and len(goods.categories) == 1:  # the common case, in short
+                hit = by_category.get(goods.categories[0])
+                return tuple(hit) if hit else ()
+            parts = [hit for hit in (*map(by_sku.get, goods.skus),
+                                     *map(by_category.get, goods.categories)) if hit]
+        except TypeError:  # an unhashable SKU or category in the goods set: ask it
+            return tuple(i for i, key in enumerate(self.keys) if goods.contains(*key))
+        if not parts:
+            return ()
+        return tuple(parts[0]) if len(parts) == 1 else tuple(sorted(set().union(*parts)))
+
+    def where(self, goods: Goods) -> tuple[int, ...]:
+        """The indexes of the lines `goods` holds (`goods.contains`), in receipt order."""
+        asked = self._asked.get(id(goods))
+        if asked is None or asked[0] is not goods:
+            asked = self._asked[id(goods)] = [goods, self._held(goods), None]  # holds goods:
+        return asked[1]  # its id stays unique
+
+    def holds(self, goods: Goods) -> list[bool]:
+        """Per line: does `goods` hold it (`goods.contains`)?"""
+        asked = self._asked.get(id(goods))
+        if asked is None or asked[0] is not goods:
+            self.where(goods)
+            asked = self._asked[id(goods)]
+        if asked[2] is None:
+            flags = asked[2] = [False] * self.n
+            for i in asked[1]:
+                flags[i] = True
+        return asked[2]
+
+    @property
+    def ratios(self) -> list[tuple[int, int]]:
+        """Per line: quantity.as_integer_ratio()."""
+        if self._ratios is None:
+            self._ratios = [line.quantity.as_integer_ratio() for line in self.lines]
+        return self._ratios
+
+    @property
+    def whole(self) -> list[int]:
+        """Per line: the whole units of its quantity (quantities are > 0: int() floors)."""
+        if self._whole is None:
+            self._whole = [int(line.quantity) for line in self.lines]
+        return self._whole
+
+
 def grant(reward: Reward, lines: Sequence[Line], remaining: Sequence[int],
-          open_: Sequence[bool]) -> Grant:
-    """What `reward` gives on `lines` (remaining kopecks per line; only `open_` lines)."""
-    zero = (0,) * len(lines)
-    match reward:
-        case PercentOff() | AmountOff():
-            base = _base(reward.goods, lines, remaining, open_)
-            if isinstance(reward, PercentOff):
-                total = floor_percent(sum(base), reward.percent)
-            else:
-                total = min(reward.amount_kopecks, sum(base))
-            return _spread(total, base, receipt_level=reward.goods.empty)
-        case FixedPrice():
-            return _fixed_price(reward, lines, remaining, open_)
-        case Gift():
-            return _gift(reward, lines, remaining, open_)
-        case BuyXGetY():
-            return _buy_get(reward, lines, remaining, open_)
-        case CheapestFree():
-            return _buy_get(BuyXGetY(reward.group_size - 1, reward.goods, 1, reward.goods,
-                                     max_repeats=reward.max_repeats), lines, remaining, open_)
-        case ExtraPoints():
-            return Grant(zero, points=reward.points, receipt_level=True)
-        case PointsMultiplier():
-            hits = tuple(i for i, line in enumerate(lines)
-                         if open_[i] and remaining[i] > 0 and _in(reward.goods, line))
-            return Grant(zero, claimed=hits, factor=reward.factor) if hits else Grant(zero)
-        case FreeDelivery():
-            base = ([0] * len(lines) if reward.goods.empty
-                    else _base(reward.goods, lines, remaining, open_))
-            claimed = tuple(i for i, b in enumerate(base) if b)
-            return Grant(tuple(base), claimed=claimed, free_delivery=True,
-                         receipt_level=not claimed)
+          open_: Sequence[bool], table: ReceiptLines | None = None) -> Grant:
+    """What `reward` gives on `lines` (remaining kopecks per line; only `open_` lines).
+    `table`: the same lines read once (`ReceiptLines`), made here when not given."""
+    if table is None:
+        table = ReceiptLines(lines)
+    give = _GIVERS.get(type(reward))
+    if give is None:
+        give = _kind(reward, _GIVERS)
+    return give(reward, table, remaining, open_)
+
+
+def _kind(reward: Reward, table: dict[type, _T]) -> _T:
+    """The entry of the first reward kind `reward` is an instance of (a subclass)."""
+    for kind, entry in table.items():
+        if isinstance(reward, kind):
+            return entry
     raise TypeError(f"unknown reward {reward!r}")
+
+
+def _off(reward: PercentOff | AmountOff, table: ReceiptLines, remaining: Sequence[int],
+         open_: Sequence[bool]) -> Grant:
+    receipt_level = reward.goods.empty
+    at, weights = [], []  # the lines with a base, and their base
+    discountable = table.discountable
+    for i in table.every if receipt_level else table.where(reward.goods):
+        if open_[i] and discountable[i] and remaining[i]:
+            at.append(i)
+            weights.append(remaining[i])
+    if isinstance(reward, PercentOff):
+        total = floor_percent(sum(weights), reward.percent)
+    else:
+        total = min(reward.amount_kopecks, sum(weights))
+    return _spread(total, at, weights, table, receipt_level=receipt_level)
+
+
+def _extra_points(reward: ExtraPoints, table: ReceiptLines, remaining: Sequence[int],
+                  open_: Sequence[bool]) -> Grant:
+    remembered = _remembered(reward)
+    granted = remembered.get((table.n,))
+    if granted is None:
+        granted = remembered[table.n,] = Grant(table.zeros, points=reward.points,
+                                               receipt_level=True)
+    return granted
+
+
+def _multiplier(reward: PointsMultiplier, table: ReceiptLines, remaining: Sequence[int],
+                open_: Sequence[bool]) -> Grant:
+    where = table.every if reward.goods.empty else table.where(reward.goods)
+    hits = tuple(i for i in where if open_[i] and remaining[i] > 0)
+    return Grant(table.zeros, claimed=hits, factor=reward.factor) if hits else table.nothing()
+
+
+def _free_delivery(reward: FreeDelivery, table: ReceiptLines, remaining: Sequence[int],
+                   open_: Sequence[bool]) -> Grant:
+    if reward.goods.empty:
+        return Grant(table.zeros, free_delivery=True, receipt_level=True)
+    base = _base(reward.goods, table, remaining, open_)
+    claimed = tuple(i for i, b in enumerate(base) if b)
+    return Grant(tuple(base), claimed=claimed, free_delivery=True, receipt_level=not claimed)
+
+
+def reads(reward: Reward, table: ReceiptLines) -> tuple[int, ...]:
+    """The lines whose remaining amount or openness `grant(reward, ...)` depends on (a
+    superset): lines outside it neither change nor get anything it gives."""
+    read = _READS.get(type(reward))
+    if read is None:
+        read = _kind(reward, _READS)
+    return read(reward, table)
+
+
+def _goods_read(reward: PercentOff | AmountOff | FixedPrice | PointsMultiplier,
+                table: ReceiptLines) -> tuple[int, ...]:
+    return table.every if reward.goods.empty else table.where(reward.goods)
+
+
+def _buy_get_read(reward: BuyXGetY | CheapestFree, table: ReceiptLines) -> tuple[int, ...]:
+    if isinstance(reward, CheapestFree):
+        return table.where(reward.goods)
+    buy, get = table.where(reward.buy_goods), table.where(reward.get_goods)
+    return buy if buy == get else tuple(sorted({*buy, *get}))
 
 
 def cap(granted: Grant, money_kopecks: int | None, points: int | None) -> tuple[Grant, bool]:
@@ -254,54 +428,77 @@ def cap(granted: Grant, money_kopecks: int | None, points: int | None) -> tuple[
     return granted, cut
 
 
+def _floor_div(numerator: int, denominator: int) -> int:
+    """int(numerator / denominator) as an exact fraction would give it (towards zero;
+    denominator > 0)."""
+    return numerator // denominator if numerator >= 0 else -(-numerator // denominator)
+
+
 def floor_percent(amount: int, percent: Decimal) -> int:
     """floor(amount x percent / 100), exactly (amount >= 0)."""
-    return int(Fraction(amount) * Fraction(percent) / 100)
+    num, den = percent.as_integer_ratio()
+    return _floor_div(amount * num, den * 100)
 
 
-def _in(goods: Goods, line: Line) -> bool:
-    """Does the line match? Empty goods match every line."""
-    return goods.empty or goods.contains(line.sku, line.category)
-
-
-def _base(goods: Goods, lines: Sequence[Line], remaining: Sequence[int],
+def _base(goods: Goods, table: ReceiptLines, remaining: Sequence[int],
           open_: Sequence[bool]) -> list[int]:
-    """The remaining amount of each open, discountable, matching line (else 0)."""
-    return [remaining[i] if open_[i] and line.discountable and _in(goods, line) else 0
-            for i, line in enumerate(lines)]
+    """The remaining amount of each open, discountable, matching line (else 0); empty goods
+    match every line."""
+    if goods.empty:
+        return [r if o and d else 0
+                for r, o, d in zip(remaining, open_, table.discountable, strict=True)]
+    return [r if o and d and h else 0
+            for r, o, d, h in zip(remaining, open_, table.discountable, table.holds(goods),
+                                  strict=True)]
 
 
-def _spread(total: int, base: list[int], *, receipt_level: bool) -> Grant:
-    discounts = allocate(total, base) if total else [0] * len(base)
-    return Grant(tuple(discounts), claimed=tuple(i for i, d in enumerate(discounts) if d),
-                 receipt_level=receipt_level)
+def _spread(total: int, at: list[int], weights: list[int], table: ReceiptLines, *,
+            receipt_level: bool) -> Grant:
+    """`total` allocated over the lines `at` in proportion to `weights`, by largest remainder.
+    Lines with no weight never get a unit (fewer units are left over than lines with a
+    fractional share), so leaving them out allocates exactly as over every line."""
+    if not total:
+        return table.nothing(receipt_level)
+    discounts = list(table.zeros)
+    claimed = []
+    parts = allocate(total, weights) if len(at) > 1 else [total]  # one line takes it all
+    for i, part in zip(at, parts, strict=True):
+        if part:
+            discounts[i] = part
+            claimed.append(i)
+    return Grant(tuple(discounts), claimed=tuple(claimed), receipt_level=receipt_level)
 
 
-def _share(remaining: int, units: Decimal, quantity: Decimal,
-           percent: Decimal = Decimal(100)) -> int:
-    """floor(remaining x units / quantity x percent / 100): `percent` of what `units` of a
-    line still cost, floored once."""
-    return int(Fraction(remaining) * Fraction(units) / Fraction(quantity)
-               * Fraction(percent) / 100)
+def _share(remaining: int, units: tuple[int, int], quantity: tuple[int, int],
+           percent: tuple[int, int] = (100, 1)) -> int:
+    """floor(remaining x units / quantity x percent / 100): `percent` of what `units` of a line
+    still cost, floored once. Units, quantity and percent as integer ratios (num, den)."""
+    pnum, pden = percent
+    return _floor_div(remaining * units[0] * quantity[1] * pnum,
+                      units[1] * quantity[0] * pden * 100)
 
 
-def _fixed_price(reward: FixedPrice, lines: Sequence[Line], remaining: Sequence[int],
+def _fixed_price(reward: FixedPrice, table: ReceiptLines, remaining: Sequence[int],
                  open_: Sequence[bool]) -> Grant:
-    base = _base(reward.goods, lines, remaining, open_)
-    discounts = [max(b - replace(line, unit_price=reward.unit_price_kopecks).amount, 0)
-                 if b else 0 for b, line in zip(base, lines, strict=True)]
+    base = _base(reward.goods, table, remaining, open_)
+    price, ratios = reward.unit_price_kopecks, table.ratios
+    discounts = [0] * table.n
+    for i, b in enumerate(base):
+        if b:
+            num, den = ratios[i]  # the line's amount at the fixed price, as Line.amount
+            discounts[i] = max(b - (2 * price * num + den) // (2 * den), 0)
     return Grant(tuple(discounts), claimed=tuple(i for i, d in enumerate(discounts) if d))
 
 
-def _gift(reward: Gift, lines: Sequence[Line], remaining: Sequence[int],
+def _gift(reward: Gift, table: ReceiptLines, remaining: Sequence[int],
           open_: Sequence[bool]) -> Grant:
     left = Decimal(reward.quantity)
-    discounts = [0] * len(lines)
-    for i, line in enumerate(lines):
+    discounts = [0] * table.n
+    for i, line in enumerate(table.lines):
         if left > 0 and line.sku == reward.sku and open_[i] and line.discountable \
                 and remaining[i] > 0:
             units = min(left, line.quantity)
-            discounts[i] = _share(remaining[i], units, line.quantity)
+            discounts[i] = _share(remaining[i], units.as_integer_ratio(), table.ratios[i])
             left -= units
     claimed = tuple(i for i, d in enumerate(discounts) if d)
     return Grant(tuple(discounts), claimed=claimed, gift_sku=reward.sku,
@@ -309,10 +506,11 @@ def _gift(reward: Gift, lines: Sequence[Line], remaining: Sequence[int],
                  receipt_level=not claimed)
 
 
-def _buy_get(reward: BuyXGetY, lines: Sequence[Line], remaining: Sequence[int],
+def _buy_get(reward: BuyXGetY | CheapestFree, table: ReceiptLines, remaining: Sequence[int],
              open_: Sequence[bool]) -> Grant:
     """Buy X get Y in whole units: a line counts floor(quantity) units, so 2.5 kg of apples at
     100.00/kg is 2 units; the fraction of a weighed line is neither counted nor made free.
+    Cheapest free is buy `group_size - 1` get 1 of its goods, free.
 
     A line can be bought (matches the buy goods) and/or got (matches the get goods and is
     discountable); no unit is both bought and got. Repeats r are the most that fit:
@@ -320,53 +518,113 @@ def _buy_get(reward: BuyXGetY, lines: Sequence[Line], remaining: Sequence[int],
     cheapest gettable units (by what they still cost per unit) are got, leaving enough shared
     units to be bought; a got unit costs the line's remaining amount / quantity (floored),
     times the percent. The r*X most expensive other units are the ones bought (claimed)."""
-    n = len(lines)
-    whole = [int(line.quantity) for line in lines]  # quantities are > 0: int() floors
-    buys = [open_[i] and reward.buy_goods.contains(line.sku, line.category)
-            for i, line in enumerate(lines)]
-    gets = [open_[i] and line.discountable and remaining[i] > 0 and whole[i] > 0
-            and reward.get_goods.contains(line.sku, line.category)
-            for i, line in enumerate(lines)]
-    a = sum(whole[i] for i in range(n) if buys[i] and not gets[i])
-    b = sum(whole[i] for i in range(n) if gets[i] and not buys[i])
-    c = sum(whole[i] for i in range(n) if buys[i] and gets[i])
-    x, y = reward.buy_quantity, reward.get_quantity
+    if isinstance(reward, BuyXGetY):
+        buy_goods, get_goods = reward.buy_goods, reward.get_goods
+        x, y, percent = reward.buy_quantity, reward.get_quantity, reward.percent
+    else:
+        buy_goods = get_goods = reward.goods
+        x, y, percent = reward.group_size - 1, 1, Decimal(100)
+    buy_at, get_at = table.where(buy_goods), table.where(get_goods)
+    buyable: list[bool] | None = None  # None: every line read is in both goods sets
+    gettable: list[bool] | None = None
+    if buy_at != get_at:
+        buyable, gettable = table.holds(buy_goods), table.holds(get_goods)
+    whole, discountable = table.whole, table.discountable
+    buys, gets, a, b, c = [], [], 0, 0, 0  # buys, gets: open line indexes, in receipt order
+    for i in buy_at if buyable is None else sorted({*buy_at, *get_at}):
+        if not open_[i]:
+            continue
+        buy = buyable is None or buyable[i]
+        get = (gettable is None or gettable[i]) and discountable[i] and remaining[i] > 0 \
+            and whole[i] > 0
+        if buy:
+            buys.append(i)
+        if get:
+            gets.append(i)
+            if buy:
+                c += whole[i]
+            else:
+                b += whole[i]
+        elif buy:
+            a += whole[i]
     repeats = min((a + c) // x, (b + c) // y, (a + b + c) // (x + y))
     if reward.max_repeats is not None:
         repeats = min(repeats, reward.max_repeats)
+    zero = table.zeros
     if repeats == 0:
-        return Grant((0,) * n, shortfall=_missing(reward, a, b, c))
-
-    def unit_value(i: int) -> Fraction:
-        return Fraction(remaining[i]) / Fraction(lines[i].quantity)
-
-    got, need, shared_cap = [0] * n, repeats * y, a + c - repeats * x
-    for i in sorted((i for i in range(n) if gets[i]), key=lambda i: (unit_value(i), i)):
-        take = min(whole[i], need, shared_cap if buys[i] else need)
-        got[i], need = take, need - take
-        if buys[i]:
+        return _shortfall(reward, table, buy_goods, get_goods, x, y, a, b, c)
+    ratios = table.ratios
+    if len(gets) > 1 or len(buys) > 1:
+        # what one unit of a line still costs, remaining / quantity, as an exact integer key:
+        # over the common multiple of the quantities' numerators
+        common = math.lcm(*(ratios[i][0] for i in {*gets, *buys}))
+        value = {i: remaining[i] * ratios[i][1] * (common // ratios[i][0])
+                 for i in {*gets, *buys}}
+        gets.sort(key=lambda i: (value[i], i))
+        buys.sort(key=lambda i: (-value[i], i))
+    got: dict[int, int] = {}
+    need, shared_cap = repeats * y, a + c - repeats * x
+    for i in gets:  # the cheapest first
+        if buyable is None or buyable[i]:
+            take = min(whole[i], need, shared_cap)
             shared_cap -= take
-    bought, need = [0] * n, repeats * x
-    for i in sorted((i for i in range(n) if buys[i]), key=lambda i: (-unit_value(i), i)):
-        bought[i] = min(whole[i] - got[i], need)
-        need -= bought[i]
-    discounts = tuple(_share(remaining[i], Decimal(got[i]), lines[i].quantity, reward.percent)
-                      if got[i] else 0 for i in range(n))
+        else:
+            take = min(whole[i], need)
+        got[i], need = take, need - take
+    bought: dict[int, int] = {}
+    need = repeats * x
+    for i in buys:  # the most expensive first
+        bought[i] = units = min(whole[i] - got.get(i, 0), need)
+        need -= units
+    discounts = list(zero)
+    percent_ratio = percent.as_integer_ratio()
+    for i, units in got.items():
+        if units:
+            discounts[i] = _share(remaining[i], (units, 1), ratios[i], percent_ratio)
     if not any(discounts):
-        return Grant((0,) * n)
-    return Grant(discounts, claimed=tuple(i for i in range(n) if got[i] or bought[i]))
+        return table.nothing()
+    return Grant(tuple(discounts), claimed=tuple(sorted(
+        i for i in {*got, *bought} if got.get(i) or bought.get(i))))
 
 
-def _missing(reward: BuyXGetY, a: int, b: int, c: int) -> str:
+_REMEMBERED: dict[int, tuple[Reward, dict[tuple[int, ...], Grant]]] = {}  # by id(reward)
+
+
+def _remembered(reward: Reward) -> dict[tuple[int, ...], Grant]:
+    """Grants of this reward object that depend only on a few numbers (the receipt's line
+    count, unit counts), kept across receipts: grants are frozen, so sharing one changes
+    nothing."""
+    known = _REMEMBERED.get(id(reward))
+    if known is None or known[0] is not reward:
+        if len(_REMEMBERED) >= 4096:
+            _REMEMBERED.clear()
+        known = _REMEMBERED[id(reward)] = (reward, {})  # holds the reward: its id stays unique
+    if len(known[1]) >= 256:
+        known[1].clear()
+    return known[1]
+
+
+def _shortfall(reward: BuyXGetY | CheapestFree, table: ReceiptLines, buy_goods: Goods,
+               get_goods: Goods, x: int, y: int, a: int, b: int, c: int) -> Grant:
+    """Grant(zeros, shortfall=_missing(...)): nothing, and what the basket lacks."""
+    remembered = _remembered(reward)
+    granted = remembered.get((table.n, a, b, c))
+    if granted is None:
+        granted = remembered[table.n, a, b, c] = Grant(
+            table.zeros, shortfall=_missing(buy_goods, get_goods, x, y, a, b, c))
+    return granted
+
+
+def _missing(buy_goods: Goods, get_goods: Goods, x: int, y: int, a: int, b: int,
+             c: int) -> str:
     """What a buy X get Y basket lacks for one repeat (units only-buyable a, only-gettable b,
     both c)."""
-    x, y = reward.buy_quantity, reward.get_quantity
     short_buy = max(x - a - c, 0)
     short_get = max(y - b - max(c - max(x - a, 0), 0), 0)
-    if reward.buy_goods == reward.get_goods:
-        return _add(short_buy + short_get, reward.buy_goods)
-    parts = [_add(short, goods) for short, goods in ((short_buy, reward.buy_goods),
-                                                     (short_get, reward.get_goods)) if short]
+    if buy_goods == get_goods:
+        return _add(short_buy + short_get, buy_goods)
+    parts = [_add(short, goods) for short, goods in ((short_buy, buy_goods),
+                                                     (short_get, get_goods)) if short]
     return " and ".join(parts)
 
 
@@ -412,3 +670,17 @@ def describe(reward: Reward) -> str:
 
 def _repeats(max_repeats: int | None) -> str:
     return "" if max_repeats is None else f", up to {max_repeats} times"
+
+
+# grant and reads per reward kind, in the order a `match` on the kinds would try them
+_GIVERS: dict[type, Callable[[Any, ReceiptLines, Sequence[int], Sequence[bool]], Grant]] = {
+    PercentOff: _off, AmountOff: _off, FixedPrice: _fixed_price, Gift: _gift,
+    BuyXGetY: _buy_get, CheapestFree: _buy_get, ExtraPoints: _extra_points,
+    PointsMultiplier: _multiplier, FreeDelivery: _free_delivery}
+_READS: dict[type, Callable[[Any, ReceiptLines], tuple[int, ...]]] = {
+    PercentOff: _goods_read, AmountOff: _goods_read, FixedPrice: _goods_read,
+    PointsMultiplier: _goods_read,
+    FreeDelivery: lambda reward, table: () if reward.goods.empty else table.where(reward.goods),
+    Gift: lambda reward, table: tuple(i for i, (sku, _) in enumerate(table.keys)
+                                      if sku == reward.sku),
+    BuyXGetY: _buy_get_read, CheapestFree: _buy_get_read, ExtraPoints: lambda reward, table: ()}

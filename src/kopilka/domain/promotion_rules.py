@@ -37,7 +37,7 @@ from kopilka.domain.errors import InvalidInput
 from kopilka.domain.evaluation import Receipt
 from kopilka.domain.points import format_money
 from kopilka.domain.program import Channel, Goods, Hours
-from kopilka.domain.promotion_rewards import Reward, goods_text
+from kopilka.domain.promotion_rewards import ReceiptLines, Reward, goods_text
 
 
 class Period(StrEnum):
@@ -217,32 +217,93 @@ def period_start(period: Period, at: datetime) -> datetime | None:
     return day.replace(day=1)
 
 
+class _Checks:
+    """Which screening steps can refuse a promotion, worked out once per Promotion object
+    (promotions are frozen): a step that cannot refuse it is skipped, which changes nothing."""
+
+    __slots__ = ("promotion", "window", "audience", "limits", "control", "basket", "budget",
+                 "passed", "refused")
+
+    def __init__(self, promotion: Promotion) -> None:
+        self.promotion = promotion
+        when, limits = promotion.conditions, promotion.limits
+        self.window = promotion.starts_at is not None or promotion.ends_at is not None
+        self.audience = bool(when.invited or when.tiers or when.segments or when.first_purchase
+                             or when.stores or when.channels or when.weekdays
+                             or when.hours is not None)
+        self.limits = any(v is not None for v in (
+            limits.budget_kopecks, limits.budget_points, limits.count, limits.per_member_count,
+            limits.per_store_count))
+        self.control = promotion.control_share_percent > 0
+        self.basket = bool(when.goods) or when.min_receipt_kopecks > 0
+        # with no usage snapshot, the budget is the totals (or unlimited), and a promotion
+        # that passes (with no control decision) passes with this screening
+        self.budget = _UNLIMITED if limits.budget_kopecks is None \
+            and limits.budget_points is None else Budget(limits.budget_kopecks,
+                                                         limits.budget_points)
+        self.passed = _PASSED if self.budget is _UNLIMITED else Screening(budget=self.budget)
+        # a refusal before the control group, by (code, reason): the same screening each time
+        self.refused: dict[tuple[str, str], Screening] = {}
+
+
+_CHECKS: dict[int, _Checks] = {}  # by id(promotion); the checks hold it, so ids stay unique
+_UNUSED = PromotionUsage()
+_UNLIMITED = Budget()
+_PASSED = Screening()
+
+
+def _checks(promotion: Promotion) -> _Checks:
+    checks = _CHECKS.get(id(promotion))
+    if checks is None or checks.promotion is not promotion:
+        if len(_CHECKS) >= 8192:
+            _CHECKS.clear()
+        checks = _CHECKS[id(promotion)] = _Checks(promotion)
+    return checks
+
+
 def screen(promotion: Promotion, receipt: Receipt, context: PromotionContext,
-           amounts: Sequence[int]) -> Screening:
+           amounts: Sequence[int], table: ReceiptLines | None = None) -> Screening:
     """Whether `promotion` may apply to `receipt` (see the module docstring for the order).
-    `amounts` are the receipt's line amounts before promotions."""
-    usage = context.usage.get(promotion.promotion_id, PromotionUsage())
-    refusal = (_window(promotion, receipt.occurred_at) or _code(promotion, context)
-               or _audience(promotion, receipt, context) or _limits(promotion, context, usage))
+    `amounts` are the receipt's line amounts before promotions; `table` the receipt's lines
+    read once (`ReceiptLines`, made here when needed and not given)."""
+    checks = _checks(promotion)
+    usage = context.usage.get(promotion.promotion_id, _UNUSED)
+    refusal = ((checks.window and _window(promotion, receipt.occurred_at))
+               or (promotion.requires_code and _code(promotion, context))
+               or (checks.audience and _audience(promotion, receipt, context))
+               or ((checks.limits or usage is not _UNUSED) and _limits(promotion, context, usage)))
     if refusal:
-        return Screening(_reject(promotion, *refusal))
+        refused = checks.refused.get(refusal)
+        if refused is None:
+            if len(checks.refused) >= 64:
+                checks.refused.clear()
+            refused = checks.refused[refusal] = Screening(_reject(promotion, *refusal))
+        return refused
     control = None
     share = promotion.control_share_percent
-    if share > 0 and context.member_id is not None:
+    if checks.control and context.member_id is not None:
         held = in_control_group(promotion.promotion_id, context.member_id, share)
         control = ControlDecision(promotion.promotion_id, context.member_id, held, share)
         if held:
             return Screening(_reject(promotion, "control_group",
                                      f"held back in the {share}% control group"), control=control)
-    missing = _basket(promotion.conditions, receipt, amounts)
-    if missing:
-        return Screening(_reject(promotion, "condition_not_met", f"the basket lacks: {missing}"),
-                         hint=f"{missing[0].upper()}{missing[1:]} to get {promotion.name}",
-                         control=control)
-    limits = promotion.limits
-    return Screening(control=control, budget=Budget(
-        _least(limits.budget_kopecks, usage.remaining_kopecks),
-        _least(limits.budget_points, usage.remaining_points)))
+    if checks.basket:
+        missing = _basket(promotion.conditions, receipt, amounts,
+                          table if table is not None else ReceiptLines(receipt.lines))
+        if missing:
+            return Screening(_reject(promotion, "condition_not_met",
+                                     f"the basket lacks: {missing}"),
+                             hint=f"{missing[0].upper()}{missing[1:]} to get {promotion.name}",
+                             control=control)
+    if usage is _UNUSED:
+        if control is None:
+            return checks.passed
+        budget = checks.budget
+    else:
+        limits = promotion.limits
+        budget = Budget(_least(limits.budget_kopecks, usage.remaining_kopecks),
+                        _least(limits.budget_points, usage.remaining_points))
+    return Screening(control=control, budget=budget)
 
 
 def _reject(promotion: Promotion, code: str, reason: str) -> PromotionRejection:
@@ -319,14 +380,15 @@ def _limits(promotion: Promotion, context: PromotionContext,
     return None
 
 
-def _basket(when: Conditions, receipt: Receipt, amounts: Sequence[int]) -> str:
+def _basket(when: Conditions, receipt: Receipt, amounts: Sequence[int],
+            table: ReceiptLines) -> str:
     """What the basket lacks, as a hint fragment ("add 1 more item from Coffee"), or ""."""
     missing = []
+    lines = receipt.lines
     for condition in when.goods:
         quantity, amount, found = Decimal(0), 0, False
-        for line, line_amount in zip(receipt.lines, amounts, strict=True):
-            if condition.goods.contains(line.sku, line.category):
-                quantity, amount, found = quantity + line.quantity, amount + line_amount, True
+        for i in table.where(condition.goods):
+            quantity, amount, found = quantity + lines[i].quantity, amount + amounts[i], True
         name = condition.label or goods_text(condition.goods)
         if not found or quantity < condition.min_quantity:
             short = max(condition.min_quantity - quantity, Decimal(1) if not found else 0)

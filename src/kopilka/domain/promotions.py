@@ -36,12 +36,20 @@ Stacking, in order (documented here, tested in tests/unit/test_promotions.py):
 
 Every line's promotion discount stays within its amount (each reward takes at most what the
 line still costs), and the applied effects' amounts sum to the line discounts exactly.
+
+Work done once: each promotion's reward is granted once per receipt where possible: the grant
+computed to order a priority level is kept and used again when the promotion is applied (or
+refused) as long as none of the lines it reads (`promotion_rewards.reads`) has changed since
+(`_Work.touched`). The order and check of the promotions, their screening shortcuts
+(`promotion_rules._Checks`) and their rule texts are kept per Promotion object. None of this
+changes an outcome.
 """
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from itertools import groupby
 
@@ -58,10 +66,12 @@ from kopilka.domain.promotion_rewards import (
     Grant,
     PercentOff,
     PointsMultiplier,
+    ReceiptLines,
     Reward,
     cap,
     describe,
     grant,
+    reads,
 )
 from kopilka.domain.promotion_rules import (
     Budget,
@@ -154,53 +164,79 @@ class PromotionOutcome:
         return sum(self.line_discounts)
 
 
-@dataclass(frozen=True, slots=True)
 class _Candidate:
-    promotion: Promotion
-    budget: Budget
+    """A promotion that passed screening, with what it may still give and, once computed, its
+    grant on the lines as they were at `at` (the count of promotions applied by then)."""
+
+    __slots__ = ("promotion", "budget", "reads", "granted", "at")
+
+    def __init__(self, promotion: Promotion, budget: Budget) -> None:
+        self.promotion = promotion
+        self.budget = budget
+        self.reads: tuple[int, ...] | None = None  # the lines its grant depends on
+        self.granted: Grant | None = None
+        self.at = -1
 
 
-@dataclass
 class _Work:
-    """Mutable scratch of one application (never leaves this module)."""
+    """Mutable scratch of one application (never leaves this module).
 
-    receipt: Receipt
-    remaining: list[int]
-    claims: list[int]
-    groups: dict[str, str] = field(default_factory=dict)  # exclusivity group -> promotion id
-    applied: list[Effect] = field(default_factory=list)
-    rejected: list[PromotionRejection] = field(default_factory=list)
-    hints: list[str] = field(default_factory=list)
-    control: list[ControlDecision] = field(default_factory=list)
-    bonuses: list[PointsBonus] = field(default_factory=list)
-    multipliers: list[MultiplierBonus] = field(default_factory=list)
-    gifts: list[GiftItem] = field(default_factory=list)
-    consumption: list[Consumption] = field(default_factory=list)
-    no_points: set[int] = field(default_factory=set)
-    free_delivery: bool = False
+    `touched[i]` is the count of promotions applied (`clock`) when line i last changed
+    (its remaining amount or claim), so a grant computed at clock t on lines none of which was
+    touched after t is still what `grant` would give now (`grant` reads only `reads` lines)."""
+
+    __slots__ = ("receipt", "table", "remaining", "claims", "touched", "clock", "groups",
+                 "applied", "rejected", "hints", "control", "bonuses", "multipliers", "gifts",
+                 "consumption", "no_points", "free_delivery", "open_stackable", "open_alone")
+
+    def __init__(self, receipt: Receipt, table: ReceiptLines, amounts: list[int]) -> None:
+        n = len(amounts)
+        self.receipt = receipt
+        self.table = table
+        self.remaining = list(amounts)
+        self.claims = [OPEN] * n
+        self.touched = [0] * n
+        self.clock = 0
+        self.groups: dict[str, str] = {}  # exclusivity group -> promotion id
+        self.applied: list[Effect] = []
+        self.rejected: list[PromotionRejection] = []
+        self.hints: list[str] = []
+        self.control: list[ControlDecision] = []
+        self.bonuses: list[PointsBonus] = []
+        self.multipliers: list[MultiplierBonus] = []
+        self.gifts: list[GiftItem] = []
+        self.consumption: list[Consumption] = []
+        self.no_points: set[int] = set()
+        self.free_delivery = False
+        self.open_stackable = [True] * n  # claims[i] != CLOSED
+        self.open_alone = [True] * n  # claims[i] == OPEN
 
     def open_for(self, stackable: bool) -> list[bool]:
-        return [c != CLOSED if stackable else c == OPEN for c in self.claims]
+        """Per line: may a (non-)stackable promotion use it? (`_record` keeps these current.)"""
+        return self.open_stackable if stackable else self.open_alone
 
     def ids(self, indexes: Sequence[int]) -> tuple[str, ...]:
-        return tuple(self.receipt.lines[i].line_id for i in sorted(indexes))
+        lines = self.receipt.lines
+        return tuple([lines[i].line_id for i in sorted(indexes)])
 
 
 def apply_promotions(promotions: Sequence[Promotion], receipt: Receipt,
                      context: PromotionContext) -> PromotionOutcome:
     """Apply `promotions` to `receipt` (see the module docstring for the stacking rules)."""
-    _check(promotions, receipt)
+    ordered, known = _order(promotions)
+    _check_receipt(receipt)
     amounts = [line.amount for line in receipt.lines]
-    work = _Work(receipt, remaining=list(amounts), claims=[OPEN] * len(amounts))
-    known = {p.promotion_id for p in promotions}
+    n = len(amounts)
+    table = ReceiptLines(receipt.lines)
+    work = _Work(receipt, table, amounts)
     for presented in context.codes:
         if presented.promotion_id is None or presented.promotion_id not in known:
             work.rejected.append(PromotionRejection(
                 presented.promotion_id, "unknown_code",
                 f"promo code {presented.code} is not valid for this purchase"))
     candidates = []
-    for promotion in sorted(promotions, key=lambda p: (-p.priority, p.promotion_id)):
-        screening = screen(promotion, receipt, context, amounts)
+    for promotion in ordered:
+        screening = screen(promotion, receipt, context, amounts, table)
         if screening.control is not None:
             work.control.append(screening.control)
         if screening.rejection is not None:
@@ -209,10 +245,10 @@ def apply_promotions(promotions: Sequence[Promotion], receipt: Receipt,
                 work.hints.append(screening.hint)
             continue
         candidates.append(_Candidate(promotion, screening.budget))
-    for _, level in groupby(candidates, key=lambda c: c.promotion.priority):
-        for candidate in _by_benefit(list(level), work):
+    for _, group in groupby(candidates, key=lambda c: c.promotion.priority):
+        level = list(group)
+        for candidate in _by_benefit(level, work) if len(level) > 1 else level:
             _apply(candidate, work)
-    n = len(amounts)
     return PromotionOutcome(
         line_discounts=tuple(amounts[i] - work.remaining[i] for i in range(n)),
         applied=tuple(work.applied), rejected=tuple(work.rejected), hints=tuple(work.hints),
@@ -222,13 +258,16 @@ def apply_promotions(promotions: Sequence[Promotion], receipt: Receipt,
         consumption=tuple(work.consumption))
 
 
-def _check(promotions: Sequence[Promotion], receipt: Receipt) -> None:
+def _check_promotions(promotions: Sequence[Promotion]) -> None:
     if len(promotions) > MAX_PROMOTIONS:
         raise InvalidInput(f"at most {MAX_PROMOTIONS} promotions per evaluation",
                            code="too_many_promotions")
     ids = [p.promotion_id for p in promotions]
     if len(set(ids)) != len(ids):
         raise InvalidInput("promotion ids must be unique", code="duplicate_promotion_id")
+
+
+def _check_receipt(receipt: Receipt) -> None:
     if len(receipt.lines) > MAX_LINES:
         raise InvalidInput(f"at most {MAX_LINES} lines per receipt", code="too_many_lines")
     if receipt.occurred_at.tzinfo is None:
@@ -237,11 +276,58 @@ def _check(promotions: Sequence[Promotion], receipt: Receipt) -> None:
         raise InvalidInput("line prices must be >= 0 and quantities > 0", code="invalid_line")
 
 
-def _trial(candidate: _Candidate, work: _Work) -> Grant:
+# The promotions in force come back receipt after receipt as the same (frozen) objects: their
+# check, their order and their ids are kept for the last sequence of them seen (`_LAST`), and
+# each reward's rule text per reward object (`_RULES`). Nothing cached changes a result.
+
+_LAST: list[tuple[tuple[Promotion, ...], list[Promotion], frozenset[str]]] = []
+_RULES: dict[int, tuple[Reward, str]] = {}  # by id(reward); holds the reward: ids stay unique
+
+
+def _order(promotions: Sequence[Promotion]) -> tuple[list[Promotion], frozenset[str]]:
+    """The promotions checked (`_check_promotions`), higher priority first then by id, and
+    their ids: those of the last call again when it passed the very same objects."""
+    if _LAST:
+        same, ordered, known = _LAST[0]
+        if len(same) == len(promotions) and all(map(operator.is_, same, promotions)):
+            return ordered, known
+    _check_promotions(promotions)
+    ordered = sorted(promotions, key=lambda p: (-p.priority, p.promotion_id))
+    known = frozenset(p.promotion_id for p in promotions)
+    _LAST[:] = [(tuple(promotions), ordered, known)]
+    return ordered, known
+
+
+def _rule(reward: Reward) -> str:
+    """describe(reward), made once per reward object."""
+    made = _RULES.get(id(reward))
+    if made is None or made[0] is not reward:
+        if len(_RULES) >= 8192:
+            _RULES.clear()
+        made = _RULES[id(reward)] = (reward, describe(reward))
+    return made[1]
+
+
+def _reads(candidate: _Candidate, work: _Work) -> tuple[int, ...]:
+    """The lines the candidate's grant depends on (worked out when first needed)."""
+    reads_ = candidate.reads
+    if reads_ is None:
+        reads_ = candidate.reads = reads(candidate.promotion.reward, work.table)
+    return reads_
+
+
+def _grant(candidate: _Candidate, work: _Work) -> Grant:
+    """The candidate's grant on the lines as they are now: the one computed before when none
+    of the lines it reads has changed since (the same inputs give the same grant)."""
+    granted = candidate.granted
+    if granted is not None and (candidate.at == work.clock or max(
+            map(work.touched.__getitem__, _reads(candidate, work)), default=0) <= candidate.at):
+        return granted
     promotion = candidate.promotion
-    granted = grant(promotion.reward, work.receipt.lines, work.remaining,
-                    work.open_for(promotion.stackable))
-    return cap(granted, candidate.budget.kopecks, candidate.budget.points)[0]
+    granted = candidate.granted = grant(promotion.reward, work.receipt.lines, work.remaining,
+                                        work.open_for(promotion.stackable), work.table)
+    candidate.at = work.clock
+    return granted
 
 
 def _by_benefit(level: list[_Candidate], work: _Work) -> list[_Candidate]:
@@ -249,10 +335,18 @@ def _by_benefit(level: list[_Candidate], work: _Work) -> list[_Candidate]:
     benefit computed on the receipt as the level starts."""
     if len(level) < 2:
         return level
-    trials = {c.promotion.promotion_id: _trial(c, work) for c in level}
-    return sorted(level, key=lambda c: (-trials[c.promotion.promotion_id].amount,
-                                        -trials[c.promotion.promotion_id].points,
-                                        c.promotion.promotion_id))
+    trials = []
+    for i, c in enumerate(level):
+        granted = _grant(c, work)
+        # what cap(granted, budget) gives: a money cut allocates exactly the budget
+        amount, points, budget = granted.amount, granted.points, c.budget
+        if budget.kopecks is not None and amount > budget.kopecks:
+            amount = max(budget.kopecks, 0)
+        if budget.points is not None and points > budget.points:
+            points = max(budget.points, 0)
+        trials.append((-amount, -points, c.promotion.promotion_id, i))
+    trials.sort()
+    return [level[trial[3]] for trial in trials]
 
 
 def _apply(candidate: _Candidate, work: _Work) -> None:
@@ -264,21 +358,31 @@ def _apply(candidate: _Candidate, work: _Work) -> None:
             f"{promotion.name}: only one promotion of group {group} applies, and "
             f"{work.groups[group]} did"))
         return
-    lines = work.receipt.lines
-    granted = grant(promotion.reward, lines, work.remaining, work.open_for(promotion.stackable))
-    if granted.empty:
-        _refuse(promotion, granted, work)
+    granted = _grant(candidate, work)
+    amount = granted.amount
+    if not (amount or granted.points or granted.factor is not None  # granted.empty
+            or granted.gift_sku is not None or granted.free_delivery):
+        _refuse(candidate, granted, work)
         return
-    granted, cut = cap(granted, candidate.budget.kopecks, candidate.budget.points)
+    budget = candidate.budget
+    cut = False
+    if budget.kopecks is not None or budget.points is not None:
+        granted, cut = cap(granted, budget.kopecks, budget.points)
+        amount = granted.amount
     if group is not None:
         work.groups[group] = promotion.promotion_id
-    _record(promotion, granted, cut, candidate.budget, work)
+    _record(promotion, granted, amount, cut, budget, work)
 
 
-def _refuse(promotion: Promotion, granted: Grant, work: _Work) -> None:
-    everything = grant(promotion.reward, work.receipt.lines, work.remaining,
-                       [True] * len(work.remaining))
-    if not everything.empty:
+def _refuse(candidate: _Candidate, granted: Grant, work: _Work) -> None:
+    promotion = candidate.promotion
+    open_ = work.open_for(promotion.stackable)
+    if work.clock == 0 or all(map(open_.__getitem__, _reads(candidate, work))):
+        taken = False  # every line it reads is open to it: the same (empty) grant
+    else:
+        taken = not grant(promotion.reward, work.receipt.lines, work.remaining,
+                          [True] * len(work.remaining), work.table).empty
+    if taken:
         code, reason = "lines_taken", "its lines were taken by promotions applied before it"
     elif granted.shortfall:
         code, reason = "condition_not_met", f"the basket lacks: {granted.shortfall}"
@@ -290,13 +394,22 @@ def _refuse(promotion: Promotion, granted: Grant, work: _Work) -> None:
                                             f"{promotion.name}: {reason}"))
 
 
-def _record(promotion: Promotion, granted: Grant, cut: bool, budget: Budget,
+def _record(promotion: Promotion, granted: Grant, amount: int, cut: bool, budget: Budget,
             work: _Work) -> None:
     pid = promotion.promotion_id
-    for i, discount in enumerate(granted.discounts):
-        work.remaining[i] -= discount
-    for i in granted.claimed:
-        work.claims[i] = max(work.claims[i], SHARED if promotion.stackable else CLOSED)
+    work.clock += 1
+    touched, clock = work.touched, work.clock
+    remaining, claims = work.remaining, work.claims
+    claim = SHARED if promotion.stackable else CLOSED
+    discounts = granted.discounts
+    for i in granted.claimed:  # every reward discounts only lines it claims
+        remaining[i] -= discounts[i]
+        if claims[i] < claim:
+            claims[i] = claim
+            work.open_alone[i] = False
+            if claim == CLOSED:
+                work.open_stackable[i] = False
+        touched[i] = clock
     if not promotion.combinable_with_points:
         work.no_points.update(range(len(work.remaining)) if granted.receipt_level
                               else granted.claimed)
@@ -309,8 +422,8 @@ def _record(promotion: Promotion, granted: Grant, cut: bool, budget: Budget,
         work.gifts.append(GiftItem(pid, granted.gift_sku, granted.gift_quantity,
                                    granted.gift_freed, line_ids))
     work.free_delivery = work.free_delivery or granted.free_delivery
-    rule = describe(promotion.reward) + (" (cut to the remaining budget)" if cut else "")
+    rule = _rule(promotion.reward) + (" (cut to the remaining budget)" if cut else "")
     work.applied.append(Effect(promotion.reward.EFFECT, pid, promotion.name,
-                               amount=granted.amount, points=granted.points,
+                               amount=amount, points=granted.points,
                                line_ids=line_ids, rule=rule))
-    work.consumption.append(Consumption(pid, granted.amount, granted.points))
+    work.consumption.append(Consumption(pid, amount, granted.points))
