@@ -84,7 +84,7 @@ def prepare(uow: UnitOfWork, *, member: dict[str, Any] | None, store_id: str, ch
     member_id = member["member_id"] if member else None
     presented, used, refused = _codes(uow, codes, member_id, lock=confirm)
     locked = frozenset(lock)
-    ids = [p.promotion_id for p in promotions]
+    ids = [p.promotion_id for p in promotions if limited(p)]  # others need no counters
     counters = uow.promotions.counters(ids, lock=False)
     if locked:
         counters.update(uow.promotions.counters(locked, lock=True))
@@ -96,13 +96,16 @@ def prepare(uow: UnitOfWork, *, member: dict[str, Any] | None, store_id: str, ch
         if p.limits.per_store_count is not None})
     usage = {p.promotion_id: _usage(p, counters.get(p.promotion_id, (0, 0, 0)),
                                     member_uses.get(p.promotion_id, 0),
-                                    store_uses.get(p.promotion_id, 0)) for p in promotions}
+                                    store_uses.get(p.promotion_id, 0)) for p in promotions
+             if limited(p) or p.limits.per_member_count is not None}  # absent: unlimited
     segments = _segments(uow, member_id, promotions)
     context = PromotionContext(
         member_id=member_id, tier_code=member["tier_code"] if member else None,
         segments=frozenset(s for s in segments or () if isinstance(s, str)),
         store_id=store_id, channel=channel,
-        is_first_purchase=bool(member_id) and not uow.promotions.has_purchases(member_id),
+        is_first_purchase=bool(member_id) and any(p.conditions.first_purchase
+                                                  for p in promotions)
+        and not uow.promotions.has_purchases(member_id),
         codes=tuple(presented), usage=usage)
     return Prepared(promotions, context, used, tuple(refused), locked)
 

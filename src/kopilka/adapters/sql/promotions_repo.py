@@ -21,6 +21,19 @@ from kopilka.adapters.sql.tables import (
 
 _p, _c, _u, _k, _a = (promotions.c, promotion_counters.c, promotion_uses.c, promo_codes.c,
                       promotion_audience.c)
+_IDS = sa.bindparam("ids", expanding=True)
+
+# Statements every calculation runs, built once (building a statement costs more than
+# running it from SQLAlchemy's compiled cache).
+_ACTIVE = (sa.select(_p.promotion_id, _p.revision).where(_p.status == "active")
+           .order_by(_p.promotion_id))
+_COUNTERS = (sa.select(_c.promotion_id, _c.used_kopecks, _c.used_points, _c.used_count)
+             .where(_c.promotion_id.in_(_IDS)).order_by(_c.promotion_id))
+_COUNTERS_LOCKED = _COUNTERS.with_for_update()
+_MEMBER_USES = sa.select(_u.promotion_id, _u.used_at).where(
+    _u.member_id == sa.bindparam("m"), _u.status == "used", _u.promotion_id.in_(_IDS))
+_PURCHASED = sa.select(receipts.c.receipt_key).where(
+    receipts.c.member_id == sa.bindparam("m"), receipts.c.status == "confirmed").limit(1)
 
 
 class SqlPromotions:
@@ -68,9 +81,7 @@ class SqlPromotions:
 
     def active_stamps(self) -> list[tuple[str, int]]:
         """(id, revision) of every active promotion: the till's cache key."""
-        rows = self.conn.execute(sa.select(_p.promotion_id, _p.revision)
-                                 .where(_p.status == "active").order_by(_p.promotion_id))
-        return [(r.promotion_id, r.revision) for r in rows]
+        return [(r.promotion_id, r.revision) for r in self.conn.execute(_ACTIVE)]
 
     def documents(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         if not ids:
@@ -87,12 +98,9 @@ class SqlPromotions:
         ids = sorted(set(ids))
         if not ids:
             return {}
-        query = sa.select(_c.promotion_id, _c.used_kopecks, _c.used_points, _c.used_count
-                          ).where(_c.promotion_id.in_(ids)).order_by(_c.promotion_id)
-        if lock and self.dialect == "postgresql":
-            query = query.with_for_update()
+        query = _COUNTERS_LOCKED if lock and self.dialect == "postgresql" else _COUNTERS
         return {r.promotion_id: (r.used_kopecks, r.used_points, r.used_count)
-                for r in self.conn.execute(query)}
+                for r in self.conn.execute(query, {"ids": ids})}
 
     def consume(self, promotion_id: str, *, kopecks: int, points: int, count: int,
                 now: datetime) -> None:
@@ -104,9 +112,7 @@ class SqlPromotions:
 
     def has_purchases(self, member_id: str) -> bool:
         """Whether the member has a confirmed receipt (for "first purchase" conditions)."""
-        r = receipts.c
-        return self.conn.execute(sa.select(r.receipt_key).where(
-            r.member_id == member_id, r.status == "confirmed").limit(1)).first() is not None
+        return self.conn.execute(_PURCHASED, {"m": member_id}).first() is not None
 
     # --- uses ------------------------------------------------------------------------------
 
@@ -115,10 +121,9 @@ class SqlPromotions:
         """The member's uses per promotion, each since its own period start: one query."""
         if not since:
             return {}
-        query = sa.select(_u.promotion_id, _u.used_at).where(
-            _u.member_id == member_id, _u.status == "used", _u.promotion_id.in_(sorted(since)))
         counts = dict.fromkeys(since, 0)
-        for pid, used_at in self.conn.execute(query):
+        for pid, used_at in self.conn.execute(_MEMBER_USES, {"m": member_id,
+                                                              "ids": sorted(since)}):
             start = since[pid]
             if start is None or used_at >= start:
                 counts[pid] += 1
