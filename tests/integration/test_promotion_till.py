@@ -249,3 +249,17 @@ def test_per_member_and_per_store_limits(k: Kopilka) -> None:
     assert applied(elsewhere, "store")
     k.cancel_receipt(STORE, "r1")  # a cancelled use no longer counts
     assert applied(k.calculate(receipt("r5", a)).body, "once")
+
+
+def test_closed_club_offers_apply_only_to_their_segment_or_invited_members(k: Kopilka) -> None:
+    promote(k, id="club", name="VIP club 15%", conditions={"segments": ["vip"]},
+            reward={"type": "percent_off", "percent": "15"})
+    vip, guest, friend = enrol(k), enrol(k), enrol(k)
+    promote(k, id="friends", name="Invited 3%", conditions={"invited": [friend]},
+            reward={"type": "percent_off", "percent": "3"})
+    k.update_member(vip, {"attributes": {"segments": "vip, coffee-lovers"}})
+    assert applied(k.calculate(receipt("r1", vip)).body, "club")["amount"] == "150.00"
+    refused = k.calculate(receipt("r2", guest)).body
+    assert rejected_codes(refused, "club") == ["segment"]
+    assert rejected_codes(refused, "friends") == ["not_invited"]
+    assert applied(k.calculate(receipt("r3", friend)).body, "friends")["amount"] == "30.00"

@@ -7,8 +7,8 @@ so two parallel confirms can never both take the last of a budget: the second on
 sees what the first used. `record` books what a confirmed receipt used; `give_back` returns
 it on cancel, and on a return that breaks the promotion's condition.
 
-Member segments (closed clubs, targeting) are the member's `segments` attribute: a list of
-segment names set through the members API.
+Member segments (closed clubs, targeting) are the member's `segments` attribute: segment
+names separated by commas ("vip,coffee-lovers"), set through the members API.
 """
 
 from __future__ import annotations
@@ -101,7 +101,7 @@ def prepare(uow: UnitOfWork, *, member: dict[str, Any] | None, store_id: str, ch
     segments = _segments(uow, member_id, promotions)
     context = PromotionContext(
         member_id=member_id, tier_code=member["tier_code"] if member else None,
-        segments=frozenset(s for s in segments or () if isinstance(s, str)),
+        segments=segments,
         store_id=store_id, channel=channel,
         is_first_purchase=bool(member_id) and any(p.conditions.first_purchase
                                                   for p in promotions)
@@ -111,13 +111,19 @@ def prepare(uow: UnitOfWork, *, member: dict[str, Any] | None, store_id: str, ch
 
 
 def _segments(uow: UnitOfWork, member_id: str | None,
-              promotions: tuple[Promotion, ...]) -> list[Any]:
+              promotions: tuple[Promotion, ...]) -> frozenset[str]:
     """The member's segments, read only when a promotion targets segments."""
     if member_id is None or not any(p.conditions.segments for p in promotions):
-        return []
-    attributes = (uow.members.get(member_id) or {}).get("attributes") or {}
-    found = attributes.get("segments") if isinstance(attributes, dict) else None
-    return found if isinstance(found, list) else []
+        return frozenset()
+    return segments_of(uow.members.attributes(member_id))
+
+
+def segments_of(attributes: dict[str, Any] | None) -> frozenset[str]:
+    """Segment names from a member's attributes (`segments`: "a,b,c")."""
+    found = (attributes or {}).get("segments")
+    if not isinstance(found, str):
+        return frozenset()
+    return frozenset(name.strip() for name in found.split(",") if name.strip())
 
 
 def _codes(uow: UnitOfWork, codes: Iterable[str], member_id: str | None, *,

@@ -458,9 +458,8 @@ def _promotions_after_return(uow: UnitOfWork, row: dict[str, Any], undo: Undo,
     kept = {line.line_id: line.quantity - Decimal(returned.get(line.line_id, "0"))
             for line in receipt.lines}
     member = M.require_member(uow, row["member_id"]) if row["member_id"] else None
-    segments = (member or {}).get("attributes", {}).get("segments") or ()
     broken, clawback = PT.recheck_after_return(
-        promoted, receipt, kept, member, frozenset(s for s in segments if isinstance(s, str)))
+        promoted, receipt, kept, member, PT.segments_of((member or {}).get("attributes")))
     PT.give_back(uow, [u for u in PT.standing(promoted) if u["promotion_id"] in broken],
                  member_id=row["member_id"], receipt_key=row["receipt_key"], now=now)
     undo.effects["promotions"] = {**promoted, "returned": [*promoted["returned"], *broken]}

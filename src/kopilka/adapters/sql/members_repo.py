@@ -61,6 +61,12 @@ class SqlMembers:
         row = self.conn.execute(query).mappings().first()
         return dict(row) if row else None
 
+    def attributes(self, member_id: str) -> dict[str, Any]:
+        """The member's custom attributes alone (the till asks for segments)."""
+        found = self.conn.execute(sa.select(members.c.attributes).where(
+            members.c.member_id == member_id)).scalar()
+        return found if isinstance(found, dict) else {}
+
     def id_by_phone(self, phone: str) -> str | None:
         return self.conn.execute(sa.select(members.c.member_id).where(
             members.c.phone == phone)).scalar()
