@@ -41,7 +41,7 @@ engagement:
 
 @pytest.fixture
 def lib(pg_url: str) -> Iterator[Kopilka]:
-    k = make_library(pg_url, FixedClock(START), pool_size=48)
+    k = make_library(pg_url, FixedClock(START), pool_size=16)  # at most 32 connections
     k.apply_program(parse_program(PROGRAM))
     yield k
     k.db.dispose()
