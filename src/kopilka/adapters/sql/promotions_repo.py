@@ -153,26 +153,11 @@ class SqlPromotions:
     def record_use(self, **row: Any) -> None:
         self.conn.execute(promotion_uses.insert().values(status="used", **row))
 
-    def uses_of_receipt(self, member_id: str, receipt_key: str) -> list[dict[str, Any]]:
-        rows = self.conn.execute(sa.select(promotion_uses).where(
-            _u.member_id == member_id, _u.receipt_key == receipt_key).order_by(_u.promotion_id))
-        return [dict(r) for r in rows.mappings()]
-
     def return_use(self, member_id: str, receipt_key: str, promotion_id: str,
                    now: datetime) -> None:
         self.conn.execute(promotion_uses.update().where(
             _u.member_id == member_id, _u.receipt_key == receipt_key,
             _u.promotion_id == promotion_id).values(status="returned", returned_at=now))
-
-    def adjust_use(self, member_id: str, receipt_key: str, promotion_id: str, *,
-                   kopecks: int, points: int) -> None:
-        """Lower what a use gave (a return took part of it back)."""
-        self.conn.execute(promotion_uses.update().where(
-            _u.member_id == member_id, _u.receipt_key == receipt_key,
-            _u.promotion_id == promotion_id).values(kopecks=_u.kopecks - kopecks,
-                                                    points=_u.points - points))
-
-    # --- promo codes -----------------------------------------------------------------------
 
     def add_codes(self, rows: list[dict[str, Any]]) -> int:
         """Insert codes, skipping any that exist; how many were inserted."""
