@@ -28,8 +28,9 @@ run: install ## install, create kopilka.db with demo data (KOPILKA_DATABASE_URL 
 	$(VENV)/bin/kopilka demo --if-empty
 	$(VENV)/bin/kopilka serve --host $(HOST) --port $(PORT)
 
-test: install ## install and run the whole suite: SQLite + PostgreSQL (when reachable), then import layering
-	@pg_url="$$(bash scripts/ensure-postgres.sh)" || exit 1; \
+test: install ## install and run the whole suite: SQLite + PostgreSQL (when reachable), Chromium pages, then import layering
+	@bash scripts/ensure-browser.sh || exit 1; \
+	pg_url="$$(bash scripts/ensure-postgres.sh)" || exit 1; \
 	if [ -n "$$pg_url" ]; then \
 		export KOPILKA_TEST_POSTGRES_URL="$$pg_url"; \
 		echo "PostgreSQL tests against $$pg_url" >&2; \

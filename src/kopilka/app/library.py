@@ -19,8 +19,9 @@ import orjson
 
 from kopilka.app import members as M
 from kopilka.app import points as P
-from kopilka.app import privacy, programs, rewards, views
+from kopilka.app import audit, privacy, programs, rewards, views
 from kopilka.app.library_charity import CharityMixin
+from kopilka.app.library_console import ConsoleMixin
 from kopilka.app.library_engagement import EngagementMixin
 from kopilka.app.library_partners import PartnersMixin
 from kopilka.app.library_promotions import PromotionsMixin
@@ -52,6 +53,7 @@ class Caller:
     partner_id: str | None = None
     store_id: str | None = None
     admin: bool = False  # the coalition operator: sees every partner's data (ADR 0006)
+    person: audit.Person | None = None  # a person's change is written to the audit log
 
     @property
     def scope(self) -> str:
@@ -82,7 +84,7 @@ class MemoryCodeSender:
 
 
 class Kopilka(TillMixin, PromotionsMixin, PartnersMixin, RewardsMixin, EngagementMixin,
-              CharityMixin):
+              CharityMixin, ConsoleMixin):
     def __init__(self, db: Database, *, clock: Clock | None = None, secret_key: str,
                  default_currency: str = "points", hold_ttl: timedelta = timedelta(minutes=15),
                  code_sender: CodeSender | None = None) -> None:
@@ -113,7 +115,12 @@ class Kopilka(TillMixin, PromotionsMixin, PartnersMixin, RewardsMixin, Engagemen
                         raise Conflict("this Idempotency-Key was used with another request",
                                        code="idempotency_conflict")
                     return Result(stored.status_code, stored.response, replayed=True)
+            person = caller.person
+            before = audit.before_of(uow, operation, request, now) if person else None
             result = work(uow, now)
+            if person is not None:
+                audit.record(uow, person, operation, request, before=before, after=result.body,
+                             now=now)
             if idempotency_key is not None:
                 member_id = result.body.get("member_id") if isinstance(result.body, dict) else None
                 uow.idempotency.store(scope, idempotency_key, result.status, result.body,

@@ -151,7 +151,7 @@ class TillMixin:
                                      "return_id": return_id, "request_sha256": "-",
                                      "result": result, "occurred_at": at, "created_at": now})
             return Result(201, result)
-        scope = Caller(name=f"store:{store_id}:returns")
+        scope = Caller(name=f"store:{store_id}:returns", person=caller.person)
         return self.mutate("return", request, work, caller=scope,
                            idempotency_key=f"{receipt_id}:{return_id}")
 

@@ -98,6 +98,8 @@ class UnitOfWork(Protocol):
     promotions: Any
     charity: Any
     engagement: Any
+    staff: Any
+    audit: Any
     conn: Any
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy.engine import Connection, Engine
 
 from kopilka.adapters.sql.charity_repo import SqlCharity
+from kopilka.adapters.sql.console_repo import SqlAudit, SqlStaff
 from kopilka.adapters.sql.engagement_repo import SqlEngagement
 from kopilka.adapters.sql.engine import (
     make_engine,
@@ -42,6 +43,8 @@ class SqlUnitOfWork:
         self.promotions = SqlPromotions(self.conn)
         self.charity = SqlCharity(self.conn)
         self.engagement = SqlEngagement(self.conn)
+        self.staff = SqlStaff(self.conn)
+        self.audit = SqlAudit(self.conn)
 
 
 class SqlDatabase:

@@ -420,3 +420,56 @@ draw_counters = sa.Table(
     sa.Column("wins", sa.BigInteger, nullable=False),
     sa.Column("updated_at", TS, nullable=False),
 )
+
+# --- the console and the member page (staff accounts, sessions, audit) --------------------
+
+staff_users = sa.Table(
+    "staff_users", metadata,
+    sa.Column("staff_id", sa.String(32), primary_key=True),
+    sa.Column("login", sa.String(64), nullable=False, unique=True),
+    sa.Column("display_name", sa.String(200), nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("password_hash", sa.String(200), nullable=False),
+    sa.Column("active", sa.Boolean, nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("updated_at", TS, nullable=False),
+)
+
+# a signed-in browser: staff or member; only the token's sha256 is stored
+web_sessions = sa.Table(
+    "web_sessions", metadata,
+    sa.Column("token_sha256", sa.String(64), primary_key=True),
+    sa.Column("kind", sa.String(8), nullable=False),  # staff, member
+    sa.Column("subject_id", sa.String(32), nullable=False, index=True),
+    sa.Column("csrf_token", sa.String(64), nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("expires_at", TS, nullable=False),
+    sa.Column("ended_at", TS, nullable=True),
+)
+
+# sign-in attempts, read back to slow down guessing (any node sees every attempt)
+login_attempts = sa.Table(
+    "login_attempts", metadata,
+    sa.Column("attempt_id", sa.String(32), primary_key=True),
+    sa.Column("login", sa.String(254), nullable=False, index=True),
+    sa.Column("address", sa.String(64), nullable=False, index=True),
+    sa.Column("at", TS, nullable=False),
+    sa.Column("succeeded", sa.Boolean, nullable=False),
+)
+
+# every change a person makes (O5): who, what, when, before and after
+audit_log = sa.Table(
+    "audit_log", metadata,
+    sa.Column("audit_id", sa.String(32), primary_key=True),
+    sa.Column("at", TS, nullable=False, index=True),
+    sa.Column("actor_kind", sa.String(8), nullable=False),  # staff, member
+    sa.Column("actor_id", sa.String(32), nullable=False, index=True),
+    sa.Column("actor_name", sa.String(200), nullable=False),
+    sa.Column("actor_role", sa.String(16), nullable=True),
+    sa.Column("action", sa.String(64), nullable=False),
+    sa.Column("object_type", sa.String(32), nullable=False),
+    sa.Column("object_id", sa.String(128), nullable=True),
+    sa.Column("before", JSON, nullable=True),
+    sa.Column("after", JSON, nullable=True),
+    sa.Column("address", sa.String(64), nullable=True),
+)

@@ -54,6 +54,7 @@ from kopilka.bootstrap import DEFAULT_PARTNER
 from kopilka.domain.errors import Conflict
 from kopilka.domain.evaluation import Line
 from kopilka.domain.program import Program
+from kopilka.domain.staff import Role
 from kopilka.entrypoints.http.auth import create_key
 
 DEMO = Caller(name="demo", partner_id=DEFAULT_PARTNER)
@@ -689,3 +690,19 @@ def _redeem(year: Year, shopper: Shopper, rng: random.Random) -> int | str:
     if rng.random() < 0.6:
         return "max"
     return min(rng.choice((100, 200, 300, 500, 1000, 2000)), available)
+
+
+DEMO_STAFF_PASSWORD = "kopilka-demo-2026"  # demo only: `kopilka demo` refuses in production
+
+
+def demo_staff(k: Kopilka) -> dict[str, str]:
+    """One console account per role (login = role name); returns login -> password.
+    Accounts that already exist are left as they are."""
+    accounts: dict[str, str] = {}
+    for role in Role:
+        password = DEMO_STAFF_PASSWORD
+        if k.staff_by_login(role.value) is None:
+            k.create_staff(login=role.value, password=password, role=role.value,
+                           display_name=f"Demo {role.value}")
+        accounts[role.value] = password
+    return accounts

@@ -20,6 +20,7 @@ from kopilka.bootstrap import DEFAULT_PARTNER, build, init_database
 from kopilka.config import Settings, get_settings
 from kopilka.domain.errors import DomainError
 from kopilka.entrypoints.cli.partners import partners_app
+from kopilka.entrypoints.cli.staff import staff_app
 
 app = typer.Typer(help="kopilka: a loyalty-program platform.", no_args_is_help=True,
                   pretty_exceptions_enable=False)
@@ -33,6 +34,7 @@ app.add_typer(program_app, name="program")
 currency_app = typer.Typer(help="Point currencies of the program.", no_args_is_help=True)
 app.add_typer(currency_app, name="currency")
 app.add_typer(partners_app, name="partners")
+app.add_typer(staff_app, name="staff")
 console = Console()
 err = Console(stderr=True)
 
@@ -278,10 +280,14 @@ def demo(members: Annotated[int, typer.Option(min=1, max=1_000_000)] = 300,
          seed: int = 7,
          if_empty: Annotated[bool, typer.Option(help="Do nothing if members exist")] = False,
          ) -> None:
-    """Fill the database with synthetic members, cards and ledger operations."""
-    from kopilka.entrypoints.cli.demo import generate
+    """Fill the database with synthetic members, cards and ledger operations, and one console
+    account per role."""
+    from kopilka.entrypoints.cli.demo import demo_staff, generate
 
     settings = get_settings()
+    if settings.env == "prod":
+        err.print("[red]refused[/red]: demo data and demo passwords are not for production")
+        raise typer.Exit(2)
     db = _db(settings)
     init_database(db)
     kopilka = build(settings, db=db)
@@ -296,6 +302,10 @@ def demo(members: Annotated[int, typer.Option(min=1, max=1_000_000)] = 300,
                          advance=lambda: progress.advance(task))
     console.print(f"{members} demo members created. Demo API key (all scopes): [bold]{token}"
                   f"[/bold]")
+    table = Table("console login", "password", title="Console: http://HOST:PORT/console/")
+    for login, password in demo_staff(kopilka).items():
+        table.add_row(login, password)
+    console.print(table)
 
 
 if __name__ == "__main__":

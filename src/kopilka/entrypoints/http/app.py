@@ -29,6 +29,7 @@ from kopilka.entrypoints.http.routers import (
     promotions,
     receipts,
 )
+from kopilka.entrypoints.web.app import mount as mount_web_pages
 
 DESCRIPTION = """The kopilka loyalty API (v1). Authenticate with `Authorization: Bearer <api key>`.
 State-changing calls accept `Idempotency-Key`. Errors are RFC 9457 problem+json with a `code`."""
@@ -53,6 +54,8 @@ def create_app(kopilka: Kopilka, settings: Settings) -> FastAPI:
     app.include_router(partners.router)
     app.include_router(charity.router)
     app.include_router(engagement.router)
+
+    mount_web_pages(app, kopilka)
 
     @app.get("/healthz", tags=["service"])
     def healthz() -> JSON:

@@ -1,0 +1,1 @@
+"""One router per section of the console, and the member's page."""
