@@ -75,6 +75,12 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def fresh_timings() -> None:
+    """build/browser/timings.jsonl holds this run's page timings only."""
+    (ARTEFACTS / "timings.jsonl").unlink(missing_ok=True)
+
+
 @pytest.fixture(scope="session")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     url = f"sqlite:///{tmp_path_factory.mktemp('site') / 'kopilka.db'}"
