@@ -35,7 +35,7 @@ import uvicorn
 from kopilka.app.library import Kopilka
 from kopilka.bootstrap import build, init_database
 from kopilka.config import Settings
-from kopilka.entrypoints.cli.demo import DEMO_STAFF_PASSWORD, demo_staff, generate
+from kopilka.entrypoints.cli.demo import demo_staff, generate
 from kopilka.entrypoints.http.app import create_app
 
 CHROMIUM = "/usr/bin/chromium"

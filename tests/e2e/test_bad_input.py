@@ -347,7 +347,7 @@ CASES: list[Case] = [
          json={"card": "2000000000010"}),
     Case("lookup-phone-invalid", "POST", LOOKUP, "read", 422, "invalid_phone",
          json={"phone": "123"}),
-    Case("lookup-qr", "POST", LOOKUP, "read", 422, "qr_not_supported", json={"qr": "abc"}),
+    Case("lookup-qr", "POST", LOOKUP, "read", 422, "qr_invalid", json={"qr": "abc"}),
     Case("lookup-unknown-field", "POST", LOOKUP, "read", 422, V,
          json={"email": "a@example.com"}, field="email"),
 ]

@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 
 from kopilka.app import members as M
-from kopilka.app import programs, views
+from kopilka.app import programs, staff, views
 from kopilka.app.ports import UnitOfWork, new_id
 from kopilka.domain.errors import InvalidInput
 
@@ -39,7 +39,8 @@ class Person:
 
 def _member_profile(uow: UnitOfWork, request: Any, now: datetime) -> Any:
     member = M.require_member(uow, request[0])
-    return {k: views.iso(v) if hasattr(v, "isoformat") else v for k, v in member.items()
+    # str(): the row's keys are SQLAlchemy's quoted_name, which orjson refuses as keys
+    return {str(k): views.iso(v) if hasattr(v, "isoformat") else v for k, v in member.items()
             if k in M.PROFILE_FIELDS or k == "status"}
 
 
@@ -69,6 +70,11 @@ def _receipt(uow: UnitOfWork, request: Any, now: datetime) -> Any:
     return None if row is None else {"status": row["status"]}
 
 
+def _staff_account(uow: UnitOfWork, request: Any, now: datetime) -> Any:
+    row = uow.staff.by_id(request["staff_id"])
+    return None if row is None else staff.view(row)
+
+
 # operation -> reader of the state it changes, called inside the transaction before the change
 BEFORE: dict[str, Callable[[UnitOfWork, Any, datetime], Any]] = {
     "update_member": _member_profile,
@@ -82,6 +88,7 @@ BEFORE: dict[str, Callable[[UnitOfWork, Any, datetime], Any]] = {
     "update_promotion": _promotion,
     "cancel_receipt": _receipt,
     "return": _receipt,
+    "staff_update": _staff_account,
 }
 
 # operation -> (object type, how to find its id in the request or the result)
@@ -120,8 +127,17 @@ def before_of(uow: UnitOfWork, operation: str, request: Any, now: datetime) -> A
     return None if reader is None else _jsonable(reader(uow, request, now))
 
 
+def _secrets_removed(operation: str, body: Any) -> Any:
+    """The audit log is read by auditors: single-use codes (secrets handed to customers) are
+    summarised, never copied into it. The batch can be exported from the promotion itself."""
+    if operation == "generate_codes" and isinstance(body, dict) and "codes" in body:
+        return {**{k: v for k, v in body.items() if k != "codes"}, "codes": "(not logged)"}
+    return body
+
+
 def record(uow: UnitOfWork, person: Person, operation: str, request: Any, *, before: Any,
            after: Any, now: datetime) -> None:
+    after = _secrets_removed(operation, after)
     object_type, object_id = subject_of(operation, request, after)
     uow.audit.add({
         "audit_id": new_id(), "at": now, "actor_kind": person.kind, "actor_id": person.id,

@@ -17,15 +17,20 @@ from typing import Any
 
 import orjson
 
+from kopilka.app import audit, privacy, programs, rewards, views
 from kopilka.app import members as M
 from kopilka.app import points as P
-from kopilka.app import audit, privacy, programs, rewards, views
+from kopilka.app.library_analytics import AnalyticsMixin
+from kopilka.app.library_backoffice import BackofficeMixin
+from kopilka.app.library_cards import CardsMixin
 from kopilka.app.library_charity import CharityMixin
 from kopilka.app.library_console import ConsoleMixin
 from kopilka.app.library_engagement import EngagementMixin
+from kopilka.app.library_marketing import MarketingMixin
 from kopilka.app.library_partners import PartnersMixin
 from kopilka.app.library_promotions import PromotionsMixin
 from kopilka.app.library_rewards import RewardsMixin
+from kopilka.app.library_staffdesk import StaffDeskMixin
 from kopilka.app.library_till import TillMixin
 from kopilka.app.ports import Clock, CodeSender, Database, SystemClock, TransactionMeta, UnitOfWork
 from kopilka.app.program_coalition import brand_program
@@ -84,7 +89,8 @@ class MemoryCodeSender:
 
 
 class Kopilka(TillMixin, PromotionsMixin, PartnersMixin, RewardsMixin, EngagementMixin,
-              CharityMixin, ConsoleMixin):
+              CharityMixin, ConsoleMixin, CardsMixin, MarketingMixin, StaffDeskMixin,
+              BackofficeMixin, AnalyticsMixin):
     def __init__(self, db: Database, *, clock: Clock | None = None, secret_key: str,
                  default_currency: str = "points", hold_ttl: timedelta = timedelta(minutes=15),
                  code_sender: CodeSender | None = None) -> None:
@@ -186,7 +192,7 @@ class Kopilka(TillMixin, PromotionsMixin, PartnersMixin, RewardsMixin, Engagemen
     def lookup(self, ref: dict[str, str], *, caller: Caller = LIBRARY) -> dict[str, Any]:
         """The member summary for a till: the discount is the caller's brand's (P6)."""
         with self.db.read() as uow:
-            member = M.require_member(uow, M.resolve(uow, ref))
+            member = M.require_member(uow, M.resolve(uow, ref, qr_verifier=self.card_of_token))
             program = programs.in_force_or_none(uow, self.clock.now())
             if program is not None:
                 program = brand_program(program, caller.partner_id)
@@ -195,7 +201,7 @@ class Kopilka(TillMixin, PromotionsMixin, PartnersMixin, RewardsMixin, Engagemen
 
     def resolve(self, ref: dict[str, str]) -> str:
         with self.db.read() as uow:
-            return M.resolve(uow, ref)
+            return M.resolve(uow, ref, qr_verifier=self.card_of_token)
 
     def balance(self, member_id: str, currency: str | None = None) -> dict[str, Any]:
         with self.db.read() as uow:

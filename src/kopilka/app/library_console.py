@@ -70,6 +70,18 @@ class ConsoleMixin:
         with self.db.write() as uow:  # type: ignore[attr-defined]
             return St.open_session(uow, "member", member_id, now=self.clock.now())  # type: ignore[attr-defined]
 
+    def pending_points(self, member_id: str) -> list[dict[str, Any]]:
+        """The member's pending accruals (default currency), soonest first: the points and
+        when they become available (`activates_at`, or the event they wait for, if known)."""
+        from kopilka.app import members as M
+        from kopilka.app import views
+        with self.db.read() as uow:  # type: ignore[attr-defined]
+            M.require_member(uow, member_id)
+            cur = self._currency(uow, None)  # type: ignore[attr-defined]
+            return [{"points": cur.format(lot.pending), "activates_at": views.iso(lot.activates_at),
+                     "activation_event": lot.activation_event}
+                    for lot in uow.ledger.pending_lots(member_id, cur.code) if lot.pending > 0]
+
     def web_session(self, token: str) -> St.Session | None:
         with self.db.read() as uow:  # type: ignore[attr-defined]
             return St.session(uow, token, self.clock.now())  # type: ignore[attr-defined]

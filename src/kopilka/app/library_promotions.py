@@ -96,11 +96,14 @@ class PromotionsMixin:
             member_id = None
             if receipt.member:
                 from kopilka.app.members import resolve_brief
-                member_id = resolve_brief(uow, receipt.member)["member_id"]
+                member_id = resolve_brief(
+                    uow, receipt.member,
+                    qr_verifier=self.card_of_token)["member_id"]  # type: ignore[attr-defined]
             info = A.check_code(uow, code, member_id=member_id, at=receipt.occurred_at)
             with_code = replace(receipt, promo_codes=(*receipt.promo_codes, info["code"]))
-            ctx, evaluation = receipts.calculate(uow, with_code,
-                                                 self.clock.now())  # type: ignore[attr-defined]
+            ctx, evaluation = receipts.calculate(
+                uow, with_code, self.clock.now(),  # type: ignore[attr-defined]
+                qr_verifier=self.card_of_token)  # type: ignore[attr-defined]
             view = evaluation_view(evaluation, ctx.program)
         pid = info["promotion_id"]
         applied = [a for a in view["applied"] if a["code"] == pid]

@@ -51,11 +51,13 @@ class TillMixin:
 
         if not hold:
             with self.db.read() as uow:
-                ctx, evaluation = receipts.calculate(uow, receipt, self.clock.now())
+                ctx, evaluation = receipts.calculate(uow, receipt, self.clock.now(),
+                                                     qr_verifier=self.card_of_token)
                 return Result(200, self._calculation(uow, ctx, evaluation, caller))
 
         def work(uow: UnitOfWork, now: datetime) -> Result:
-            ctx, evaluation = receipts.calculate(uow, receipt, now)
+            ctx, evaluation = receipts.calculate(uow, receipt, now,
+                                                 qr_verifier=self.card_of_token)
             meta = TransactionMeta(effective_at=now, store_id=receipt.store_id,
                                    receipt_id=receipt.receipt_id,
                                    author=(caller or LIBRARY).name,
@@ -91,7 +93,8 @@ class TillMixin:
 
         def work(uow: UnitOfWork, now: datetime) -> Result:
             body = receipts.confirm(uow, receipt, request, digest, now=now,
-                                    partner_id=caller.partner_id, author=caller.name)
+                                    partner_id=caller.partner_id, author=caller.name,
+                                    qr_verifier=self.card_of_token)
             if body["member_id"]:
                 cur = self._currency(uow, receipts.program_currency(uow, receipt))
                 from kopilka.app import views

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -23,6 +24,7 @@ MAX_ATTRIBUTES = 50
 MAX_ATTRIBUTES_JSON = 8_000
 REFERRAL_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 PHONE_VERIFIED_EVENT = "phone_verified"
+QrVerifier = Callable[[str], str]  # a QR token -> the card number it carries (or raises)
 
 
 @dataclass
@@ -198,13 +200,21 @@ def block_card(uow: UnitOfWork, member_id: str, number: str, *, now: datetime) -
     uow.members.block_card(number, now, None)
 
 
-def resolve(uow: UnitOfWork, ref: dict[str, str]) -> str:
-    """A member reference (exactly one of member_id, card, phone, qr) to a member id."""
+def resolve(uow: UnitOfWork, ref: dict[str, str], *,
+            qr_verifier: QrVerifier | None = None) -> str:
+    """A member reference (exactly one of member_id, card, phone, qr) to a member id.
+
+    A QR token (the member's digital card) is checked by `qr_verifier`, which knows the
+    library's key, and then resolves exactly as its card would (a blocked card is refused)."""
     given = {k: v for k, v in ref.items() if v is not None}
     if len(given) != 1 or next(iter(given)) not in ("member_id", "card", "phone", "qr"):
         raise InvalidInput("give exactly one of member_id, card, phone, qr",
                            code="invalid_member_reference")
     kind, value = next(iter(given.items()))
+    if kind == "qr":
+        if qr_verifier is None:
+            raise InvalidInput("QR tokens are not accepted here", code="qr_not_supported")
+        kind, value = "card", qr_verifier(value)
     member_id: str | None
     if kind == "member_id":
         member_id = value if uow.members.brief(value) else None
@@ -216,16 +226,15 @@ def resolve(uow: UnitOfWork, ref: dict[str, str]) -> str:
         if found is not None and found[1] != CardStatus.ACTIVE:
             raise DomainError(f"card {value} is blocked", code="card_blocked", status=409)
         member_id = found[0] if found else None
-    elif kind == "phone":
-        member_id = uow.members.id_by_phone(normalise_phone(value))
     else:
-        raise InvalidInput("QR tokens come with the self-service issue", code="qr_not_supported")
+        member_id = uow.members.id_by_phone(normalise_phone(value))
     if member_id is None:
         raise NotFound("no member matches this reference", code="member_not_found")
     return member_id
 
 
-def resolve_brief(uow: UnitOfWork, ref: dict[str, str]) -> dict[str, Any]:
+def resolve_brief(uow: UnitOfWork, ref: dict[str, str], *,
+                  qr_verifier: QrVerifier | None = None) -> dict[str, Any]:
     """The till's view of the referenced member (one read when the reference is the id)."""
     member_id = ref.get("member_id")
     if member_id is not None and len([v for v in ref.values() if v is not None]) == 1:
@@ -233,7 +242,7 @@ def resolve_brief(uow: UnitOfWork, ref: dict[str, str]) -> dict[str, Any]:
         if brief is None:
             raise NotFound("no member matches this reference", code="member_not_found")
         return brief
-    return uow.members.brief(resolve(uow, ref))
+    return uow.members.brief(resolve(uow, ref, qr_verifier=qr_verifier))
 
 
 def start_verification(uow: UnitOfWork, member_id: str, target: V.Target, *, now: datetime,

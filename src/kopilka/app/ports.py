@@ -100,6 +100,7 @@ class UnitOfWork(Protocol):
     engagement: Any
     staff: Any
     audit: Any
+    analytics: Any  # app.analytics.AnalyticsReader
     conn: Any
 
 

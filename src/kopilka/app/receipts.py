@@ -89,11 +89,11 @@ def member_state(uow: UnitOfWork, program: Program, member: dict[str, Any], at: 
 
 
 def context(uow: UnitOfWork, receipt: ReceiptInput, now: datetime, *, lock: bool,
-            extra_spendable: int = 0) -> Context:
+            extra_spendable: int = 0, qr_verifier: M.QrVerifier | None = None) -> Context:
     program = store_program(uow, programs.in_force(uow, receipt.occurred_at), receipt.store_id)
     if not receipt.member:
         return Context(program, None, None)
-    member = M.resolve_brief(uow, receipt.member)
+    member = M.resolve_brief(uow, receipt.member, qr_verifier=qr_verifier)
     if member["status"] != "active":
         raise DomainError(f"member {member['member_id']} is {member['status']}",
                           code="member_not_active", status=409)
@@ -108,8 +108,9 @@ def program_currency(uow: UnitOfWork, receipt: ReceiptInput) -> str:
     return programs.in_force(uow, receipt.occurred_at).main_currency
 
 
-def calculate(uow: UnitOfWork, receipt: ReceiptInput, now: datetime) -> tuple[Context, Evaluation]:
-    ctx = context(uow, receipt, now, lock=False)
+def calculate(uow: UnitOfWork, receipt: ReceiptInput, now: datetime, *,
+              qr_verifier: M.QrVerifier | None = None) -> tuple[Context, Evaluation]:
+    ctx = context(uow, receipt, now, lock=False, qr_verifier=qr_verifier)
     _prepared, _outcome, evaluation = PT.evaluate_receipt(uow, ctx.program, ctx.member,
                                                           ctx.state, receipt, confirm=False)
     return ctx, evaluation
@@ -129,10 +130,12 @@ def hold_for(uow: UnitOfWork, ctx: Context, evaluation: Evaluation, *, now: date
 # --- confirm --------------------------------------------------------------------------------
 
 def confirm(uow: UnitOfWork, receipt: ReceiptInput, request: dict[str, Any], digest: str, *,
-            now: datetime, partner_id: str | None, author: str) -> dict[str, Any]:
+            now: datetime, partner_id: str | None, author: str,
+            qr_verifier: M.QrVerifier | None = None) -> dict[str, Any]:
     """Post a purchase: spend (or capture the hold), accrue, move the tier; store the receipt."""
     held = _usable_hold(uow, receipt, now, partner_id)
-    ctx = context(uow, receipt, now, lock=True, extra_spendable=held.points if held else 0)
+    ctx = context(uow, receipt, now, lock=True, extra_spendable=held.points if held else 0,
+                  qr_verifier=qr_verifier)
     prepared, outcome, evaluation = PT.evaluate_receipt(uow, ctx.program, ctx.member,
                                                         ctx.state, receipt, confirm=True)
     meta = TransactionMeta(effective_at=receipt.occurred_at, author=author,

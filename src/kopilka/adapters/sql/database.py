@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.engine import Connection, Engine
 
+from kopilka.adapters.sql.analytics_repo import SqlAnalytics
 from kopilka.adapters.sql.charity_repo import SqlCharity
 from kopilka.adapters.sql.console_repo import SqlAudit, SqlStaff
 from kopilka.adapters.sql.engagement_repo import SqlEngagement
@@ -45,6 +46,7 @@ class SqlUnitOfWork:
         self.engagement = SqlEngagement(self.conn)
         self.staff = SqlStaff(self.conn)
         self.audit = SqlAudit(self.conn)
+        self.analytics = SqlAnalytics(self.conn)
 
 
 class SqlDatabase:

@@ -16,6 +16,7 @@ from kopilka.adapters.sql.tables import (
     cards,
     consents,
     currencies,
+    member_balances,
     members,
     partners,
     stores,
@@ -34,6 +35,30 @@ def _with_birth_month_day(values: dict[str, Any]) -> dict[str, Any]:
         return values
     birth = values["birth_date"]
     return {**values, "birth_month_day": month_day(birth) if birth is not None else None}
+
+
+def _like(text: str, *, anywhere: bool = True) -> str:
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%" if anywhere else f"{escaped}%"
+
+
+def _search_condition(phone: str | None, digits: str | None, card: str | None,
+                      words: tuple[tuple[str, ...], ...]) -> Any:
+    c = members.c
+    if phone is not None:
+        return c.phone == phone
+    if card is not None:
+        return c.member_id.in_(sa.select(cards.c.member_id).where(cards.c.number == card))
+    if digits is not None:
+        by_card = sa.select(cards.c.member_id).where(
+            cards.c.number.like(_like(digits, anywhere=False), escape="\\"))
+        return sa.or_(c.phone.like(_like(digits), escape="\\"), c.member_id.in_(by_card))
+    if not words:
+        return sa.false()
+    return sa.and_(*(sa.or_(*(column.ilike(_like(variant), escape="\\")
+                              for variant in variants
+                              for column in (c.first_name, c.last_name)))
+                     for variants in words))
 
 
 class SqlMembers:
@@ -106,6 +131,36 @@ class SqlMembers:
 
     def count(self) -> int:
         return self.conn.execute(sa.select(sa.func.count()).select_from(members)).scalar_one()
+
+    def search(self, *, currency: str, limit: int, phone: str | None = None,
+               digits: str | None = None, card: str | None = None,
+               words: tuple[tuple[str, ...], ...] = ()) -> list[dict[str, Any]]:
+        """Members for the support desk, by name, at most `limit`, each with its cards and
+        its balance in `currency`. Exactly one way to search: `phone` (E.164, exact),
+        `digits` (found anywhere in the phone, or the start of a card number), `card` (a
+        whole number, blocked cards too) or `words` (each word, given in its case variants,
+        found in the first or the last name)."""
+        c = members.c
+        b = member_balances.c
+        query = (sa.select(c.member_id, c.phone, c.first_name, c.last_name, c.tier_code,
+                           c.status, b.available, b.pending)
+                 .outerjoin(member_balances, sa.and_(b.member_id == c.member_id,
+                                                     b.currency == currency))
+                 .order_by(c.last_name, c.first_name, c.member_id).limit(limit))
+        query = query.where(_search_condition(phone, digits, card, words))
+        found = [dict(r) for r in self.conn.execute(query).mappings()]
+        ids = [m["member_id"] for m in found]
+        numbers: dict[str, list[dict[str, Any]]] = {}
+        if ids:
+            rows = self.conn.execute(sa.select(cards.c.member_id, cards.c.number,
+                                               cards.c.status)
+                                     .where(cards.c.member_id.in_(ids))
+                                     .order_by(cards.c.issued_at, cards.c.number))
+            for row in rows:
+                numbers.setdefault(row.member_id, []).append(
+                    {"number": row.number, "status": row.status})
+        return [{**m, "available": m["available"] or 0, "pending": m["pending"] or 0,
+                 "cards": numbers.get(m["member_id"], [])} for m in found]
 
     # --- cards -----------------------------------------------------------------------------
 

@@ -89,6 +89,37 @@ class SqlReceipts:
                                  .order_by(_r.occurred_at.desc()).limit(limit)).mappings()
         return [dict(r) for r in rows]
 
+    def search(self, *, limit: int, before: tuple[datetime, str, str] | None = None,
+               store_id: str | None = None, receipt_id_prefix: str | None = None,
+               member_id: str | None = None, status: str | None = None,
+               since: datetime | None = None, until: datetime | None = None,
+               ) -> list[dict[str, Any]]:
+        """Receipts newest first (occurred_at, store_id, receipt_id descending), each with
+        its number of returns; `before` is the key of the last row of the previous page."""
+        returns = (sa.select(sa.func.count()).select_from(receipt_returns)
+                   .where(_ret.store_id == _r.store_id, _ret.receipt_id == _r.receipt_id)
+                   .scalar_subquery())
+        stmt = sa.select(_r.store_id, _r.receipt_id, _r.member_id, _r.partner_id, _r.status,
+                         _r.occurred_at, _r.total_payable, returns.label("returns"))
+        if before is not None:
+            stmt = stmt.where(sa.tuple_(_r.occurred_at, _r.store_id, _r.receipt_id)
+                              < sa.tuple_(*before))
+        for column, value in ((_r.store_id, store_id), (_r.member_id, member_id),
+                              (_r.status, status)):
+            if value is not None:
+                stmt = stmt.where(column == value)
+        if receipt_id_prefix:
+            escaped = receipt_id_prefix.replace("\\", "\\\\").replace("%", "\\%") \
+                .replace("_", "\\_")
+            stmt = stmt.where(_r.receipt_id.like(f"{escaped}%", escape="\\"))
+        if since is not None:
+            stmt = stmt.where(_r.occurred_at >= since)
+        if until is not None:
+            stmt = stmt.where(_r.occurred_at < until)
+        stmt = stmt.order_by(_r.occurred_at.desc(), _r.store_id.desc(),
+                             _r.receipt_id.desc()).limit(limit)
+        return [dict(r) for r in self.conn.execute(stmt).mappings()]
+
     def get_return(self, store_id: str, receipt_id: str, return_id: str) -> dict[str, Any] | None:
         row = self.conn.execute(sa.select(receipt_returns).where(
             _ret.store_id == store_id, _ret.receipt_id == receipt_id,

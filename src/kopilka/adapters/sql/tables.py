@@ -183,6 +183,7 @@ ledger_transactions = sa.Table(
     sa.Column("hold_id", sa.String(32), nullable=True),
     sa.Column("reverses_id", sa.String(32), nullable=True),
     sa.Index("ix_ledger_transactions_member_created", "member_id", "created_at"),
+    sa.Index("ix_ledger_transactions_created", "created_at"),  # analytics, settlement
     sa.Index("ix_ledger_transactions_receipt", "store_id", "receipt_id"),
 )
 
@@ -276,6 +277,9 @@ receipts = sa.Table(
     sa.Column("created_at", TS, nullable=False),
     sa.Column("updated_at", TS, nullable=False),
     sa.Index("ix_receipts_member_occurred", "member_id", "occurred_at"),
+    # covers the dashboard's sales queries: the large JSON columns are never read
+    sa.Index("ix_receipts_occurred", "occurred_at", "status", "member_id", "store_id",
+             "total_payable"),
 )
 
 receipt_returns = sa.Table(

@@ -300,6 +300,9 @@ def demo(members: Annotated[int, typer.Option(min=1, max=1_000_000)] = 300,
         task = progress.add_task("demo members", total=members)
         token = generate(kopilka, members=members, seed=seed,
                          advance=lambda: progress.advance(task))
+    if db.engine.dialect.name == "postgresql":  # fresh tables: give the planner statistics
+        with db.engine.connect() as conn:
+            conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE")
     console.print(f"{members} demo members created. Demo API key (all scopes): [bold]{token}"
                   f"[/bold]")
     table = Table("console login", "password", title="Console: http://HOST:PORT/console/")
