@@ -13,6 +13,7 @@ names separated by commas ("vip,coffee-lovers"), set through the members API.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -36,11 +37,6 @@ from kopilka.domain.promotions import (
 
 MAX_CODES = 20  # promo codes on one receipt
 
-# Parsed promotions by (database, id, revision): a promotion's revision grows with each
-# change, so the database stays the truth; bounded, dropped whole when full.
-_parsed: dict[tuple[str, str, int], Promotion] = {}
-_PARSED_LIMIT = 10_000
-
 
 @dataclass(frozen=True)
 class Prepared:
@@ -51,19 +47,64 @@ class Prepared:
     locked: frozenset[str] = frozenset()
 
 
+@dataclass(frozen=True)
+class Active:
+    """The promotions in force as of one fingerprint of the promotions table, and what the
+    till asks of them on every receipt, worked out once."""
+
+    fingerprint: tuple[int, int]
+    promotions: tuple[Promotion, ...]  # in id order
+    by_stamp: dict[tuple[str, int], Promotion]  # (id, revision): to reuse on the next change
+    limited: tuple[str, ...]  # ids whose counters a calculation reads (`limited`)
+    per_member: tuple[Promotion, ...]  # with a per-member limit
+    per_store: tuple[Promotion, ...]  # with a per-store limit
+    usage: tuple[Promotion, ...]  # those with a usage snapshot: limited or per-member
+    segments: bool  # some promotion targets segments
+    first_purchase: bool  # some promotion needs to know the member's first purchase
+
+    @classmethod
+    def of(cls, fingerprint: tuple[int, int],
+           promotions: dict[tuple[str, int], Promotion]) -> Active:
+        found = tuple(promotions.values())
+        return cls(fingerprint, found, promotions,
+                   limited=tuple(p.promotion_id for p in found if limited(p)),
+                   per_member=tuple(p for p in found if p.limits.per_member_count is not None),
+                   per_store=tuple(p for p in found if p.limits.per_store_count is not None),
+                   usage=tuple(p for p in found
+                               if limited(p) or p.limits.per_member_count is not None),
+                   segments=any(p.conditions.segments for p in found),
+                   first_purchase=any(p.conditions.first_purchase for p in found))
+
+
+_NONE = Active.of((-1, -1), {})
+
+# The promotions in force per database engine, as of a fingerprint. A process (an API node)
+# trusts none of it: every calculation reads the table's fingerprint first (one aggregate
+# row) and rebuilds the snapshot when it differs, so a promotion created, changed or paused
+# through another node is seen by the next calculation here. Promotions whose (id, revision)
+# did not change are not parsed again. (The fingerprint only grows, so it never names an
+# older state: the till never changes a promotion in the transaction it calculates in.)
+_active: weakref.WeakKeyDictionary[Any, Active] = weakref.WeakKeyDictionary()
+
+
+def active(uow: UnitOfWork) -> Active:
+    """The active promotions (parsed once per process per revision of each)."""
+    engine = uow.conn.engine
+    known = _active.get(engine, _NONE)
+    if uow.promotions.fingerprint() == known.fingerprint:
+        return known
+    fingerprint, stamps = uow.promotions.stamps()
+    stale = [pid for pid, revision in stamps if (pid, revision) not in known.by_stamp]
+    documents = uow.promotions.documents(stale) if stale else {}
+    parsed = {(pid, revision): known.by_stamp.get((pid, revision))
+              or parse_promotion(documents[pid]) for pid, revision in stamps}
+    found = _active[engine] = Active.of(fingerprint, parsed)
+    return found
+
+
 def in_force(uow: UnitOfWork) -> tuple[Promotion, ...]:
-    """The active promotions, parsed once per process per revision of each (a changed
-    promotion has a new revision, a paused one is not listed)."""
-    database = str(uow.conn.engine.url)
-    keys = [(database, pid, revision) for pid, revision in uow.promotions.active_stamps()]
-    stale = [key for key in keys if key not in _parsed]
-    if stale:
-        if len(_parsed) + len(stale) > _PARSED_LIMIT:
-            _parsed.clear()
-        documents = uow.promotions.documents([pid for _db, pid, _rev in stale])
-        for key in stale:
-            _parsed[key] = parse_promotion(documents[key[1]])
-    return tuple(_parsed[key] for key in keys)
+    """The active promotions, in id order."""
+    return active(uow).promotions
 
 
 def limited(promotion: Promotion) -> bool:
@@ -78,44 +119,35 @@ def prepare(uow: UnitOfWork, *, member: dict[str, Any] | None, store_id: str, ch
             confirm: bool = False) -> Prepared:
     """`lock`: promotions whose counters to lock; `confirm`: also lock the rows of presented
     codes that have a use limit (a code's uses are checked and counted under its lock)."""
-    promotions = in_force(uow)
+    found = active(uow)
+    promotions = found.promotions
     if not promotions:
         return Prepared((), PromotionContext(store_id=store_id, channel=channel))
     member_id = member["member_id"] if member else None
     presented, used, refused = _codes(uow, codes, member_id, lock=confirm)
     locked = frozenset(lock)
-    ids = [p.promotion_id for p in promotions if limited(p)]  # others need no counters
-    counters = uow.promotions.counters(ids, lock=False)
+    counters = uow.promotions.counters(found.limited, lock=False)  # others need none
     if locked:
         counters.update(uow.promotions.counters(locked, lock=True))
     member_uses = uow.promotions.member_use_counts(member_id, {
-        p.promotion_id: period_start(p.limits.per_member_period, at) for p in promotions
-        if p.limits.per_member_count is not None}) if member_id is not None else {}
+        p.promotion_id: period_start(p.limits.per_member_period, at)
+        for p in found.per_member}) if member_id is not None else {}
     store_uses = uow.promotions.store_use_counts(store_id, {
-        p.promotion_id: period_start(p.limits.per_store_period, at) for p in promotions
-        if p.limits.per_store_count is not None})
+        p.promotion_id: period_start(p.limits.per_store_period, at) for p in found.per_store})
     usage = {p.promotion_id: _usage(p, counters.get(p.promotion_id, (0, 0, 0)),
                                     member_uses.get(p.promotion_id, 0),
-                                    store_uses.get(p.promotion_id, 0)) for p in promotions
-             if limited(p) or p.limits.per_member_count is not None}  # absent: unlimited
-    segments = _segments(uow, member_id, promotions)
+                                    store_uses.get(p.promotion_id, 0))
+             for p in found.usage}  # absent: unlimited
+    segments = segments_of(uow.promotions.member_attributes(member_id)) \
+        if member_id is not None and found.segments else frozenset()
     context = PromotionContext(
         member_id=member_id, tier_code=member["tier_code"] if member else None,
         segments=segments,
         store_id=store_id, channel=channel,
-        is_first_purchase=bool(member_id) and any(p.conditions.first_purchase
-                                                  for p in promotions)
+        is_first_purchase=bool(member_id) and found.first_purchase
         and not uow.promotions.has_purchases(member_id),
         codes=tuple(presented), usage=usage)
     return Prepared(promotions, context, used, tuple(refused), locked)
-
-
-def _segments(uow: UnitOfWork, member_id: str | None,
-              promotions: tuple[Promotion, ...]) -> frozenset[str]:
-    """The member's segments, read only when a promotion targets segments."""
-    if member_id is None or not any(p.conditions.segments for p in promotions):
-        return frozenset()
-    return segments_of(uow.members.attributes(member_id))
 
 
 def segments_of(attributes: dict[str, Any] | None) -> frozenset[str]:
