@@ -127,10 +127,15 @@ def request_code(request: Request, lib: Lib, phone: Annotated[str, Form(max_leng
         login = normalise_phone(phone)
     except DomainError:
         return _phone_form(request, next_=next_, phone=phone, error=BAD_PHONE, status=422)
-    wait = _throttled(lib, login, client_address(request))
+    address = client_address(request)
+    # codes sent to one number are limited like failed sign-ins (no SMS flooding); every
+    # request counts, known number or not, so the limit reveals nothing either
+    sends = f"code:{login}"
+    wait = _throttled(lib, login, address) or _throttled(lib, sends, address)
     if wait is not None:
         return _phone_form(request, next_=next_, phone=phone, error=TOO_MANY, status=429,
                            retry_after=wait)
+    lib.record_sign_in_attempt(sends, address=address, succeeded=False)
     return _code_form(request, next_=next_, phone=login, challenge=_send_code(lib, login))
 
 
