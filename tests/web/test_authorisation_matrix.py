@@ -34,7 +34,7 @@ def test_each_role_opens_exactly_the_pages_its_permissions_allow(web: Web) -> No
     seen: dict[tuple[str, str], int] = {}
     for role in Role:
         client = web.client(role.value)
-        for path, permission in PAGES:
+        for path, _permission in PAGES:
             seen[(role.value, path)] = client.get(path).status_code
     expected = {(role.value, path): 200 if permission in PERMISSIONS[role] else 403
                 for role in Role for path, permission in PAGES}
