@@ -28,7 +28,7 @@ run: install ## install, create kopilka.db with demo data (KOPILKA_DATABASE_URL 
 	$(VENV)/bin/kopilka demo --if-empty
 	$(VENV)/bin/kopilka serve --host $(HOST) --port $(PORT)
 
-test: install ## install and run the whole suite: SQLite + PostgreSQL (when reachable), Chromium pages, then import layering
+test: install ## install and run the whole suite: SQLite + PostgreSQL (when reachable), Chromium pages, then import layering and ruff
 	@bash scripts/ensure-browser.sh || exit 1; \
 	pg_url="$$(bash scripts/ensure-postgres.sh)" || exit 1; \
 	if [ -n "$$pg_url" ]; then \
@@ -43,6 +43,8 @@ test: install ## install and run the whole suite: SQLite + PostgreSQL (when reac
 	$(PY) -m pytest -n 2 -p xdist --dist loadgroup $(PYTEST_ARGS) || status=$$?; \
 	echo "$(VENV)/bin/lint-imports" >&2; \
 	$(VENV)/bin/lint-imports || status=1; \
+	echo "$(VENV)/bin/ruff check src tests" >&2; \
+	$(VENV)/bin/ruff check src tests || status=1; \
 	exit $$status
 
 lint: install ## ruff check of src and tests
