@@ -88,7 +88,9 @@ def serve(host: str = "127.0.0.1", port: int = 8000,
         workers = 1
     _configure_logging(settings.log_level, access_log)
     console.print(f"kopilka API on [bold]http://{host}:{port}[/bold] — docs at "
-                  f"http://{host}:{port}/docs, OpenAPI at /openapi.json, metrics at /metrics")
+                  f"http://{host}:{port}/docs, OpenAPI at /openapi.json, metrics at /metrics; "
+                  f"staff console at http://{host}:{port}/console/, member page at "
+                  f"http://{host}:{port}/me/")
     uvicorn.run("kopilka.entrypoints.http.app:app_from_env", factory=True, host=host, port=port,
                 workers=workers, log_level="warning", access_log=False)
 
