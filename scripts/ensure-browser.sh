@@ -9,22 +9,9 @@ set -uo pipefail
 
 BROWSER=/usr/bin/chromium
 
-log() { echo "ensure-browser: $*" >&2; }
-
-is_ci() {
-    local ci="${CI:-}"
-    [[ "${ci,,}" == "true" || "$ci" == "1" ]]
-}
-
-as_root() {
-    if [[ "$(id -u)" == 0 ]]; then
-        "$@"
-    elif command -v sudo >/dev/null 2>&1; then
-        sudo -n "$@"
-    else
-        return 1
-    fi
-}
+NAME=ensure-browser
+# shellcheck source=scripts/ci-lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/ci-lib.sh"
 
 if [[ -x "$BROWSER" ]]; then
     exit 0

@@ -15,24 +15,9 @@ PORT=5432
 DEFAULT_URL="postgresql://postgres@${HOST}:${PORT}/postgres"
 WAIT_SECONDS=30
 
-log() { echo "ensure-postgres: $*" >&2; }
-
-is_ci() {
-    local ci="${CI:-}"
-    [[ "${ci,,}" == "true" || "$ci" == "1" ]]
-}
-
-# Run a privileged command: directly as root, through non-interactive sudo otherwise.
-as_root() {
-    if [[ "$(id -u)" == 0 ]]; then
-        "$@"
-    elif command -v sudo >/dev/null 2>&1; then
-        sudo -n "$@"
-    else
-        log "not root and no sudo: cannot run: $*"
-        return 1
-    fi
-}
+NAME=ensure-postgres
+# shellcheck source=scripts/ci-lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/ci-lib.sh"
 
 # The server accepts connections (says nothing about authentication).
 is_up() {
