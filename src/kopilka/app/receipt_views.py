@@ -1,10 +1,15 @@
-"""Receipt calculations as the API returns them (money as decimal strings)."""
+"""Receipt calculations as the API returns them (money as decimal strings).
+
+With many promotions a calculation carries dozens of effects, refusals and accruals; the view
+builds their dicts in plain loops, and formats each accrual date once per date object (the
+promotions' accruals share the same activation and expiry)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from kopilka.domain.evaluation import Evaluation
+from kopilka.domain.evaluation import Accrual, Effect, Evaluation, Rejection
 from kopilka.domain.points import format_money
 from kopilka.domain.program import Program
 
@@ -26,19 +31,45 @@ def evaluation_view(e: Evaluation, program: Program) -> dict[str, Any]:
                    "points_redeemed_value": format_money(line.points_redeemed_value),
                    "total": format_money(line.total), "points_earned": line.points_earned}
                   for line in e.lines],
-        "applied": [{"kind": a.kind, "code": a.code, "name": a.name,
-                     "amount": format_money(a.amount), "points": a.points,
-                     "line_ids": list(a.line_ids), "rule": a.rule} for a in e.applied],
-        "rejected": [{"code": r.code, "reason": r.reason,
-                      **({"promotion_id": r.rule} if r.rule else {})} for r in e.rejected],
+        "applied": _applied(e.applied),
+        "rejected": _rejected(e.rejected),
         "messages": list(e.messages),
-        "accruals": [{"rule": a.rule_id, "currency": a.currency, "points": a.points,
-                      "activates_at": a.activates_at.isoformat() if a.activates_at else None,
-                      "expires_at": a.expires_at.isoformat() if a.expires_at else None}
-                     for a in e.accruals],
+        "accruals": _accruals(e.accruals),
         "tier": {"before": e.tier_before, "after": e.tier_after,
                  "qualifying_value": format_money(e.qualifying_value)
                  if program.tiers.measure.value == "spend" else e.qualifying_value}
         if program.tiers else None,
         "program_version": e.program_version,
     }
+
+
+def _applied(effects: tuple[Effect, ...]) -> list[dict[str, Any]]:
+    return [{"kind": a.kind, "code": a.code, "name": a.name, "amount": format_money(a.amount),
+             "points": a.points, "line_ids": list(a.line_ids), "rule": a.rule}
+            for a in effects]
+
+
+def _rejected(rejections: tuple[Rejection, ...]) -> list[dict[str, Any]]:
+    out = []
+    for r in rejections:
+        if r.rule:
+            out.append({"code": r.code, "reason": r.reason, "promotion_id": r.rule})
+        else:
+            out.append({"code": r.code, "reason": r.reason})
+    return out
+
+
+def _accruals(accruals: tuple[Accrual, ...]) -> list[dict[str, Any]]:
+    texts: dict[int, tuple[datetime, str]] = {}  # id(date) -> (date, isoformat), this call
+
+    def iso(at: datetime | None) -> str | None:
+        if at is None:
+            return None
+        known = texts.get(id(at))
+        if known is None or known[0] is not at:
+            known = texts[id(at)] = (at, at.isoformat())
+        return known[1]
+
+    return [{"rule": a.rule_id, "currency": a.currency, "points": a.points,
+             "activates_at": iso(a.activates_at), "expires_at": iso(a.expires_at)}
+            for a in accruals]

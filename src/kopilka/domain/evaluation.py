@@ -20,7 +20,7 @@ Order of effects (documented, tested):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from itertools import compress, repeat
@@ -45,7 +45,7 @@ MAX_LINES = 500
 MAX = "max"
 
 if TYPE_CHECKING:  # domain.promotions builds on this module; its outcome comes in as data
-    from kopilka.domain.promotions import PromotionOutcome
+    from kopilka.domain.promotions import PromotionOutcome, PromotionRejection
 
 
 @dataclass(frozen=True, slots=True)
@@ -467,7 +467,7 @@ def _promotion_effects(promo: PromotionOutcome, ids: tuple[str, ...], applied: l
     """The promotions' line discounts (None: none), their total, the lines they make not
     payable with points (None: none); their effects, refusals and hints are recorded."""
     applied.extend(promo.applied)
-    rejected.extend(Rejection(r.code, r.reason, r.promotion_id or "") for r in promo.rejected)
+    rejected.extend(map(_rejection, promo.rejected))
     messages.extend(promo.hints)
     total = sum(promo.line_discounts)
     blocked = None
@@ -475,6 +475,22 @@ def _promotion_effects(promo: PromotionOutcome, ids: tuple[str, ...], applied: l
         no_points = set(promo.not_payable_with_points)
         blocked = [line_id in no_points for line_id in ids]
     return (list(promo.line_discounts) if total else None), total, blocked
+
+
+# The engine hands out the same (frozen) refusal objects receipt after receipt: each one's
+# Rejection is made once, kept by id(refusal) with the refusal (so its id stays unique).
+_REJECTIONS: dict[int, tuple[PromotionRejection, Rejection]] = {}
+
+
+def _rejection(refusal: PromotionRejection) -> Rejection:
+    """Rejection(code, reason, promotion id or "") of a promotion's refusal."""
+    made = _REJECTIONS.get(id(refusal))
+    if made is None or made[0] is not refusal:
+        if len(_REJECTIONS) >= 8192:
+            _REJECTIONS.clear()
+        made = _REJECTIONS[id(refusal)] = (refusal, Rejection(
+            refusal.code, refusal.reason, refusal.promotion_id or ""))
+    return made[1]
 
 
 def _anonymous(program: Program, promo: PromotionOutcome, ids: tuple[str, ...],
@@ -513,35 +529,50 @@ def _promotion_points(plan: _Plan, promo: PromotionOutcome, receipt: Receipt,
     at = receipt.occurred_at
     activates = at + timedelta(days=rule.pending_days) if rule and rule.pending_days else None
     expires = expiry_date(rule.expiry, at) if rule is not None else None
-    per_line = earned or [0] * len(ids)
+    n = len(ids)
+    per_line = earned or [0] * n  # before these grants: what multipliers read
     weights = [max(t, 0) for t in totals]
+    weight_sum = sum(weights)
     grants: list[tuple[str, list[int]]] = []
     for bonus in promo.points_bonuses:
-        if bonus.points > 0:
-            lines = allocate(bonus.points, weights) if sum(weights) else \
-                [bonus.points] + [0] * (len(ids) - 1)
+        points = bonus.points
+        if points > 0:
+            if weight_sum:  # allocate(points, weights), the weights' sum known
+                shares = [points * w for w in weights]
+                lines = distribute_remainders(points, [x // weight_sum for x in shares],
+                                              [x % weight_sum for x in shares])
+            else:
+                lines = [points] + [0] * (n - 1)
             grants.append((bonus.promotion_id, lines))
-    for mult in promo.multipliers:
-        num, den = (mult.factor - 1).as_integer_ratio()
-        hits = set(mult.line_ids)
-        extra = [per_line[i] * num // den if line_id in hits else 0
-                 for i, line_id in enumerate(ids)]
-        total = sum(extra)
-        if mult.points_cap is not None and total > mult.points_cap:
-            extra = allocate(mult.points_cap, extra)
-        if sum(extra) > 0:
-            grants.append((mult.promotion_id, extra))
+    if promo.multipliers:
+        index = {line_id: i for i, line_id in enumerate(ids)}
+        for mult in promo.multipliers:
+            num, den = (mult.factor - 1).as_integer_ratio()
+            extra = [0] * n
+            for line_id in mult.line_ids:
+                i = index.get(line_id)
+                if i is not None:
+                    extra[i] = per_line[i] * num // den
+            if mult.points_cap is not None and sum(extra) > mult.points_cap:
+                extra = allocate(mult.points_cap, extra)
+            if sum(extra) > 0:
+                grants.append((mult.promotion_id, extra))
+    shown: dict[str, list[int]] = {}  # promotion id -> its effects that show its points
+    for i, effect in enumerate(applied):
+        if effect.kind in ("extra_points", "points_multiplier"):
+            shown.setdefault(effect.code, []).append(i)
     for promotion_id, lines in grants:
         points = sum(lines)
         accruals.append(Accrual(promotion_id, main, points, activates, expires, tuple(lines)))
-        per_line = [a + b for a, b in zip(per_line, lines, strict=True)]
         points_earned += points
         if activates is not None and activates > at:
             pending += points
-        for i, effect in enumerate(applied):  # the promotion's effect shows its points
-            if effect.code == promotion_id and effect.kind in ("extra_points",
-                                                               "points_multiplier"):
-                applied[i] = replace(effect, points=points)
+        for i in shown.get(promotion_id, ()):
+            e = applied[i]  # replace(e, points=points), built directly
+            applied[i] = Effect(e.kind, e.code, e.name, e.amount, points, e.line_ids, e.rule)
+    if grants:  # the points per line: what the program gave, plus each grant
+        per_line = [sum(column) for column in zip(per_line, *(g[1] for g in grants),
+                                                   strict=True)]
     return per_line, points_earned, pending
 
 

@@ -183,9 +183,13 @@ Reward = (PercentOff | AmountOff | FixedPrice | Gift | BuyXGetY | CheapestFree |
           | PointsMultiplier | FreeDelivery)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Grant:
-    """What one reward gives on one receipt, before the promotion's budget caps it."""
+    """What one reward gives on one receipt, before the promotion's budget caps it.
+
+    Never changed once made (grants are shared: `ReceiptLines.nothing`, `_remembered`, the
+    engine's kept grants); not `frozen` only because a frozen init costs about four times as
+    much, and the engine makes dozens per receipt. `cap` makes a new one (`replace`)."""
 
     discounts: tuple[int, ...]  # kopecks per receipt line
     claimed: tuple[int, ...] = ()  # indexes of the lines the reward acts on (stacking)
@@ -261,7 +265,7 @@ class ReceiptLines:
 
     def nothing(self, receipt_level: bool = False) -> Grant:
         """Grant(zeros, receipt_level=...): a grant of nothing, made once per line count
-        (grants are frozen: sharing one changes nothing)."""
+        (grants are never changed: sharing one changes nothing)."""
         made = _NOTHING.get((self.n, receipt_level))
         if made is None:
             if len(_NOTHING) >= 4096:
@@ -353,9 +357,12 @@ def _kind(reward: Reward, table: dict[type, _T]) -> _T:
 def _off(reward: PercentOff | AmountOff, table: ReceiptLines, remaining: Sequence[int],
          open_: Sequence[bool]) -> Grant:
     receipt_level = reward.goods.empty
+    where = table.every if receipt_level else table.where(reward.goods)
+    if not where:  # no line to take it off: nothing, as _spread(0, ...) gives
+        return table.nothing(receipt_level)
     at, weights = [], []  # the lines with a base, and their base
     discountable = table.discountable
-    for i in table.every if receipt_level else table.where(reward.goods):
+    for i in where:
         if open_[i] and discountable[i] and remaining[i]:
             at.append(i)
             weights.append(remaining[i])
@@ -466,7 +473,7 @@ def _spread(total: int, at: list[int], weights: list[int], table: ReceiptLines, 
         if part:
             discounts[i] = part
             claimed.append(i)
-    return Grant(tuple(discounts), claimed=tuple(claimed), receipt_level=receipt_level)
+    return Grant(tuple(discounts), tuple(claimed), receipt_level=receipt_level)
 
 
 def _share(remaining: int, units: tuple[int, int], quantity: tuple[int, int],
@@ -525,6 +532,8 @@ def _buy_get(reward: BuyXGetY | CheapestFree, table: ReceiptLines, remaining: Se
         buy_goods = get_goods = reward.goods
         x, y, percent = reward.group_size - 1, 1, Decimal(100)
     buy_at, get_at = table.where(buy_goods), table.where(get_goods)
+    if not buy_at and not get_at:  # no unit to buy or get (a = b = c = 0): no repeat
+        return _shortfall(reward, table, buy_goods, get_goods, x, y, 0, 0, 0)
     buyable: list[bool] | None = None  # None: every line read is in both goods sets
     gettable: list[bool] | None = None
     if buy_at != get_at:
@@ -592,8 +601,8 @@ _REMEMBERED: dict[int, tuple[Reward, dict[tuple[int, ...], Grant]]] = {}  # by i
 
 def _remembered(reward: Reward) -> dict[tuple[int, ...], Grant]:
     """Grants of this reward object that depend only on a few numbers (the receipt's line
-    count, unit counts), kept across receipts: grants are frozen, so sharing one changes
-    nothing."""
+    count, unit counts), kept across receipts: grants are never changed, so sharing one
+    changes nothing."""
     known = _REMEMBERED.get(id(reward))
     if known is None or known[0] is not reward:
         if len(_REMEMBERED) >= 4096:

@@ -222,7 +222,7 @@ class _Checks:
     (promotions are frozen): a step that cannot refuse it is skipped, which changes nothing."""
 
     __slots__ = ("promotion", "window", "audience", "limits", "control", "basket", "budget",
-                 "passed", "refused")
+                 "passed", "passed_with", "refused")
 
     def __init__(self, promotion: Promotion) -> None:
         self.promotion = promotion
@@ -242,7 +242,11 @@ class _Checks:
             and limits.budget_points is None else Budget(limits.budget_kopecks,
                                                          limits.budget_points)
         self.passed = _PASSED if self.budget is _UNLIMITED else Screening(budget=self.budget)
-        # a refusal before the control group, by (code, reason): the same screening each time
+        # with a usage snapshot and no control decision: the passing screening by the budget
+        # left, (kopecks, points)
+        self.passed_with: dict[tuple[int | None, int | None], Screening] = {}
+        # a refusal before the control group, by (code, reason), or a basket's without a
+        # control decision, by ("condition_not_met", what it lacks): the same screening each time
         self.refused: dict[tuple[str, str], Screening] = {}
 
 
@@ -266,7 +270,9 @@ def screen(promotion: Promotion, receipt: Receipt, context: PromotionContext,
     """Whether `promotion` may apply to `receipt` (see the module docstring for the order).
     `amounts` are the receipt's line amounts before promotions; `table` the receipt's lines
     read once (`ReceiptLines`, made here when needed and not given)."""
-    checks = _checks(promotion)
+    checks = _CHECKS.get(id(promotion))
+    if checks is None or checks.promotion is not promotion:
+        checks = _checks(promotion)
     usage = context.usage.get(promotion.promotion_id, _UNUSED)
     refusal = ((checks.window and _window(promotion, receipt.occurred_at))
                or (promotion.requires_code and _code(promotion, context))
@@ -291,19 +297,41 @@ def screen(promotion: Promotion, receipt: Receipt, context: PromotionContext,
         missing = _basket(promotion.conditions, receipt, amounts,
                           table if table is not None else ReceiptLines(receipt.lines))
         if missing:
-            return Screening(_reject(promotion, "condition_not_met",
-                                     f"the basket lacks: {missing}"),
-                             hint=f"{missing[0].upper()}{missing[1:]} to get {promotion.name}",
-                             control=control)
+            if control is not None:
+                return _lacking(promotion, missing, control)
+            refused = checks.refused.get(("condition_not_met", missing))
+            if refused is None:
+                if len(checks.refused) >= 64:
+                    checks.refused.clear()
+                refused = checks.refused["condition_not_met", missing] = _lacking(promotion,
+                                                                                 missing, None)
+            return refused
     if usage is _UNUSED:
         if control is None:
             return checks.passed
         budget = checks.budget
     else:
         limits = promotion.limits
-        budget = Budget(_least(limits.budget_kopecks, usage.remaining_kopecks),
-                        _least(limits.budget_points, usage.remaining_points))
+        kopecks = _least(limits.budget_kopecks, usage.remaining_kopecks)
+        points = _least(limits.budget_points, usage.remaining_points)
+        if control is None:  # the same screening for the same budget left
+            passed = checks.passed_with.get((kopecks, points))
+            if passed is None:
+                if len(checks.passed_with) >= 64:
+                    checks.passed_with.clear()
+                passed = checks.passed_with[kopecks, points] = Screening(
+                    budget=Budget(kopecks, points))
+            return passed
+        budget = Budget(kopecks, points)
     return Screening(control=control, budget=budget)
+
+
+def _lacking(promotion: Promotion, missing: str,
+             control: ControlDecision | None) -> Screening:
+    """The screening of a basket that lacks `missing`, with its hint."""
+    return Screening(_reject(promotion, "condition_not_met", f"the basket lacks: {missing}"),
+                     hint=f"{missing[0].upper()}{missing[1:]} to get {promotion.name}",
+                     control=control)
 
 
 def _reject(promotion: Promotion, code: str, reason: str) -> PromotionRejection:

@@ -40,15 +40,15 @@ line still costs), and the applied effects' amounts sum to the line discounts ex
 Work done once: each promotion's reward is granted once per receipt where possible: the grant
 computed to order a priority level is kept and used again when the promotion is applied (or
 refused) as long as none of the lines it reads (`promotion_rewards.reads`) has changed since
-(`_Work.touched`). The order and check of the promotions, their screening shortcuts
-(`promotion_rules._Checks`) and their rule texts are kept per Promotion object. None of this
-changes an outcome.
+(`_Work.touched`). The order and check of the promotions, their screening shortcuts and
+screenings (`promotion_rules._Checks`), their rule texts and their refusals at application
+(`_refusal`) are kept per Promotion object. None of this changes an outcome.
 """
 
 from __future__ import annotations
 
 import operator
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from itertools import groupby
@@ -168,13 +168,14 @@ class _Candidate:
     """A promotion that passed screening, with what it may still give and, once computed, its
     grant on the lines as they were at `at` (the count of promotions applied by then)."""
 
-    __slots__ = ("promotion", "budget", "reads", "granted", "at")
+    __slots__ = ("promotion", "budget", "reads", "granted", "amount", "at")
 
     def __init__(self, promotion: Promotion, budget: Budget) -> None:
         self.promotion = promotion
         self.budget = budget
         self.reads: tuple[int, ...] | None = None  # the lines its grant depends on
         self.granted: Grant | None = None
+        self.amount = 0  # granted.amount
         self.at = -1
 
 
@@ -185,14 +186,16 @@ class _Work:
     (its remaining amount or claim), so a grant computed at clock t on lines none of which was
     touched after t is still what `grant` would give now (`grant` reads only `reads` lines)."""
 
-    __slots__ = ("receipt", "table", "remaining", "claims", "touched", "clock", "groups",
-                 "applied", "rejected", "hints", "control", "bonuses", "multipliers", "gifts",
-                 "consumption", "no_points", "free_delivery", "open_stackable", "open_alone")
+    __slots__ = ("receipt", "table", "line_ids", "remaining", "claims", "touched", "clock",
+                 "groups", "applied", "rejected", "hints", "control", "bonuses", "multipliers",
+                 "gifts", "consumption", "no_points", "free_delivery", "open_stackable",
+                 "open_alone")
 
     def __init__(self, receipt: Receipt, table: ReceiptLines, amounts: list[int]) -> None:
         n = len(amounts)
         self.receipt = receipt
         self.table = table
+        self.line_ids = [line.line_id for line in receipt.lines]
         self.remaining = list(amounts)
         self.claims = [OPEN] * n
         self.touched = [0] * n
@@ -216,8 +219,8 @@ class _Work:
         return self.open_stackable if stackable else self.open_alone
 
     def ids(self, indexes: Sequence[int]) -> tuple[str, ...]:
-        lines = self.receipt.lines
-        return tuple([lines[i].line_id for i in sorted(indexes)])
+        line_ids = self.line_ids
+        return tuple([line_ids[i] for i in sorted(indexes)])
 
 
 def apply_promotions(promotions: Sequence[Promotion], receipt: Receipt,
@@ -226,7 +229,6 @@ def apply_promotions(promotions: Sequence[Promotion], receipt: Receipt,
     ordered, known = _order(promotions)
     _check_receipt(receipt)
     amounts = [line.amount for line in receipt.lines]
-    n = len(amounts)
     table = ReceiptLines(receipt.lines)
     work = _Work(receipt, table, amounts)
     for presented in context.codes:
@@ -235,27 +237,31 @@ def apply_promotions(promotions: Sequence[Promotion], receipt: Receipt,
                 presented.promotion_id, "unknown_code",
                 f"promo code {presented.code} is not valid for this purchase"))
     candidates = []
+    rejected, hints, control = work.rejected, work.hints, work.control
     for promotion in ordered:
         screening = screen(promotion, receipt, context, amounts, table)
         if screening.control is not None:
-            work.control.append(screening.control)
+            control.append(screening.control)
         if screening.rejection is not None:
-            work.rejected.append(screening.rejection)
+            rejected.append(screening.rejection)
             if screening.hint:
-                work.hints.append(screening.hint)
+                hints.append(screening.hint)
             continue
         candidates.append(_Candidate(promotion, screening.budget))
-    for _, group in groupby(candidates, key=lambda c: c.promotion.priority):
+    for _, group in groupby(candidates, key=_PRIORITY):
         level = list(group)
         for candidate in _by_benefit(level, work) if len(level) > 1 else level:
             _apply(candidate, work)
     return PromotionOutcome(
-        line_discounts=tuple(amounts[i] - work.remaining[i] for i in range(n)),
+        line_discounts=tuple([a - r for a, r in zip(amounts, work.remaining, strict=True)]),
         applied=tuple(work.applied), rejected=tuple(work.rejected), hints=tuple(work.hints),
         not_payable_with_points=work.ids(tuple(work.no_points)),
         points_bonuses=tuple(work.bonuses), multipliers=tuple(work.multipliers),
         gifts=tuple(work.gifts), free_delivery=work.free_delivery, control=tuple(work.control),
         consumption=tuple(work.consumption))
+
+
+_PRIORITY = operator.attrgetter("promotion.priority")  # a candidate's
 
 
 def _check_promotions(promotions: Sequence[Promotion]) -> None:
@@ -318,14 +324,17 @@ def _reads(candidate: _Candidate, work: _Work) -> tuple[int, ...]:
 
 def _grant(candidate: _Candidate, work: _Work) -> Grant:
     """The candidate's grant on the lines as they are now: the one computed before when none
-    of the lines it reads has changed since (the same inputs give the same grant)."""
+    of the lines it reads has changed since (the same inputs give the same grant). Its amount
+    is left in `candidate.amount`."""
     granted = candidate.granted
     if granted is not None and (candidate.at == work.clock or max(
             map(work.touched.__getitem__, _reads(candidate, work)), default=0) <= candidate.at):
         return granted
     promotion = candidate.promotion
-    granted = candidate.granted = grant(promotion.reward, work.receipt.lines, work.remaining,
-                                        work.open_for(promotion.stackable), work.table)
+    granted = candidate.granted = grant(
+        promotion.reward, work.receipt.lines, work.remaining,
+        work.open_stackable if promotion.stackable else work.open_alone, work.table)
+    candidate.amount = sum(granted.discounts)
     candidate.at = work.clock
     return granted
 
@@ -339,7 +348,7 @@ def _by_benefit(level: list[_Candidate], work: _Work) -> list[_Candidate]:
     for i, c in enumerate(level):
         granted = _grant(c, work)
         # what cap(granted, budget) gives: a money cut allocates exactly the budget
-        amount, points, budget = granted.amount, granted.points, c.budget
+        amount, points, budget = c.amount, granted.points, c.budget
         if budget.kopecks is not None and amount > budget.kopecks:
             amount = max(budget.kopecks, 0)
         if budget.points is not None and points > budget.points:
@@ -353,13 +362,12 @@ def _apply(candidate: _Candidate, work: _Work) -> None:
     promotion = candidate.promotion
     group = promotion.exclusivity_group
     if group is not None and group in work.groups:
-        work.rejected.append(PromotionRejection(
-            promotion.promotion_id, "exclusive_group_lost",
-            f"{promotion.name}: only one promotion of group {group} applies, and "
-            f"{work.groups[group]} did"))
+        winner = work.groups[group]
+        work.rejected.append(_refusal(promotion, "exclusive_group_lost", winner, lambda: (
+            f"only one promotion of group {group} applies, and {winner} did"))[0])
         return
     granted = _grant(candidate, work)
-    amount = granted.amount
+    amount = candidate.amount
     if not (amount or granted.points or granted.factor is not None  # granted.empty
             or granted.gift_sku is not None or granted.free_delivery):
         _refuse(candidate, granted, work)
@@ -376,22 +384,53 @@ def _apply(candidate: _Candidate, work: _Work) -> None:
 
 def _refuse(candidate: _Candidate, granted: Grant, work: _Work) -> None:
     promotion = candidate.promotion
-    open_ = work.open_for(promotion.stackable)
+    open_ = work.open_stackable if promotion.stackable else work.open_alone
     if work.clock == 0 or all(map(open_.__getitem__, _reads(candidate, work))):
         taken = False  # every line it reads is open to it: the same (empty) grant
     else:
         taken = not grant(promotion.reward, work.receipt.lines, work.remaining,
                           [True] * len(work.remaining), work.table).empty
     if taken:
-        code, reason = "lines_taken", "its lines were taken by promotions applied before it"
+        refusal, hint = _refusal(promotion, "lines_taken", "", lambda: (
+            "its lines were taken by promotions applied before it"))
     elif granted.shortfall:
-        code, reason = "condition_not_met", f"the basket lacks: {granted.shortfall}"
-        work.hints.append(f"{granted.shortfall[0].upper()}{granted.shortfall[1:]} "
-                          f"to get {promotion.name}")
+        shortfall = granted.shortfall
+        refusal, hint = _refusal(promotion, "condition_not_met", shortfall, lambda: (
+            f"the basket lacks: {shortfall}"), lambda: (
+            f"{shortfall[0].upper()}{shortfall[1:]} to get {promotion.name}"))
     else:
-        code, reason = "no_benefit", "nothing on this receipt it can discount"
-    work.rejected.append(PromotionRejection(promotion.promotion_id, code,
-                                            f"{promotion.name}: {reason}"))
+        refusal, hint = _refusal(promotion, "no_benefit", "", lambda: (
+            "nothing on this receipt it can discount"))
+    if hint is not None:
+        work.hints.append(hint)
+    work.rejected.append(refusal)
+
+
+# A refusal at application (and its hint) depends only on the promotion, its code and one
+# detail (the shortfall, the group's winner): made once per promotion object and kept, like
+# the screening refusals (promotion_rules._Checks.refused). Refusals are frozen: sharing one
+# changes nothing, and evaluation makes each one's Rejection once.
+_REFUSALS: dict[int, tuple[Promotion, dict[tuple[str, str], tuple[PromotionRejection,
+                                                                   str | None]]]] = {}
+
+
+def _refusal(promotion: Promotion, code: str, detail: str, reason: Callable[[], str],
+             hint: Callable[[], str] | None = None) -> tuple[PromotionRejection, str | None]:
+    """PromotionRejection(id, code, "name: reason()") and hint() (None: no hint), made once
+    per promotion object, code and `detail` (what the reason and hint are made of)."""
+    known = _REFUSALS.get(id(promotion))
+    if known is None or known[0] is not promotion:
+        if len(_REFUSALS) >= 8192:
+            _REFUSALS.clear()
+        known = _REFUSALS[id(promotion)] = (promotion, {})  # holds it: its id stays unique
+    made = known[1].get((code, detail))
+    if made is None:
+        if len(known[1]) >= 256:
+            known[1].clear()
+        made = known[1][code, detail] = (
+            PromotionRejection(promotion.promotion_id, code, f"{promotion.name}: {reason()}"),
+            hint() if hint is not None else None)
+    return made
 
 
 def _record(promotion: Promotion, granted: Grant, amount: int, cut: bool, budget: Budget,
@@ -413,7 +452,7 @@ def _record(promotion: Promotion, granted: Grant, amount: int, cut: bool, budget
     if not promotion.combinable_with_points:
         work.no_points.update(range(len(work.remaining)) if granted.receipt_level
                               else granted.claimed)
-    line_ids = work.ids(granted.claimed)
+    line_ids = work.ids(granted.claimed) if granted.claimed else ()
     if granted.points:
         work.bonuses.append(PointsBonus(pid, granted.points))
     if granted.factor is not None:
@@ -422,8 +461,11 @@ def _record(promotion: Promotion, granted: Grant, amount: int, cut: bool, budget
         work.gifts.append(GiftItem(pid, granted.gift_sku, granted.gift_quantity,
                                    granted.gift_freed, line_ids))
     work.free_delivery = work.free_delivery or granted.free_delivery
-    rule = _rule(promotion.reward) + (" (cut to the remaining budget)" if cut else "")
-    work.applied.append(Effect(promotion.reward.EFFECT, pid, promotion.name,
-                               amount=amount, points=granted.points,
-                               line_ids=line_ids, rule=rule))
+    reward = promotion.reward
+    made = _RULES.get(id(reward))  # _rule(reward), the common case in short
+    rule = made[1] if made is not None and made[0] is reward else _rule(reward)
+    if cut:
+        rule += " (cut to the remaining budget)"
+    work.applied.append(Effect(reward.EFFECT, pid, promotion.name,  # positional:
+                               amount, granted.points, line_ids, rule))  # cheaper
     work.consumption.append(Consumption(pid, amount, granted.points))
