@@ -19,9 +19,11 @@ def build(settings: Settings | None = None, *, clock: Clock | None = None,
     settings = settings or get_settings()
     db = db or SqlDatabase(settings.database_url, pool_size=settings.db_pool_size)
     sender = MemoryCodeSender() if settings.otp_sender == "memory" else LogCodeSender()
-    return Kopilka(db, clock=clock, secret_key=settings.secret_key,
-                   default_currency=settings.default_currency,
-                   hold_ttl=timedelta(seconds=settings.hold_ttl_seconds), code_sender=sender)
+    kopilka = Kopilka(db, clock=clock, secret_key=settings.secret_key,
+                      default_currency=settings.default_currency,
+                      hold_ttl=timedelta(seconds=settings.hold_ttl_seconds), code_sender=sender)
+    kopilka.card_token_ttl = timedelta(seconds=settings.card_token_seconds)
+    return kopilka
 
 
 def init_database(db: SqlDatabase, *, currencies: tuple[PointCurrency, ...] = (DEFAULT_CURRENCY,),

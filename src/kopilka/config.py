@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     # other and p99 grows several-fold (bench/ceiling.py: 158-185 ms -> 41-50 ms at 32
     # connections with 4). More processes, not more threads, add throughput.
     http_threads: int = Field(default=4, ge=1, le=200)
+    # how long the QR on a member's digital card stays valid; the page renews it every minute
+    card_token_seconds: int = Field(default=120, ge=30, le=3600)
     log_level: str = "INFO"
 
     @model_validator(mode="after")
