@@ -26,6 +26,7 @@ from kopilka.domain.staff import Permission
 from kopilka.entrypoints.web import charts, i18n
 from kopilka.entrypoints.web.i18n import N_
 from kopilka.entrypoints.web.rendering import DISPLAY_TZ, language_of, render
+from kopilka.entrypoints.web.routes.period_filter import day
 from kopilka.entrypoints.web.security import Lib, StaffContext, permitted
 
 router = APIRouter()
@@ -34,7 +35,6 @@ PRESETS = {"7d": N_("Last 7 days"), "30d": N_("Last 30 days"), "month": N_("This
            "last_month": N_("Last month"), "90d": N_("Last 90 days"), "year": N_("Last year")}
 DEFAULT_PRESET = "30d"
 FIELD_MAX = 100
-EARLIEST, LATEST = date(2000, 1, 1), date(2999, 12, 31)  # beyond: no calendar to speak of
 STORE_PAGES = 20  # of 100 stores each
 ERRORS = {
     "invalid_date": N_("A date is written YYYY-MM-DD (for example 2026-03-31)."),
@@ -81,16 +81,6 @@ def preset_days(name: str, today: date) -> tuple[date, date]:
     return today - timedelta(days=days - 1), today
 
 
-def _day(text: str) -> date:
-    try:
-        day = date.fromisoformat(text)
-    except ValueError:
-        raise InvalidInput(f"not a date: {text!r}", code="invalid_date") from None
-    if not EARLIEST <= day <= LATEST:
-        raise InvalidInput(f"out of range: {day}", code="date_out_of_range")
-    return day
-
-
 def choose(params: dict[str, str], today: date) -> Choice:
     """The period and store from the query; InvalidInput for what cannot be a period (the
     library checks the order and the length)."""
@@ -102,7 +92,7 @@ def choose(params: dict[str, str], today: date) -> Choice:
     elif params["from"] or params["to"]:
         if not (params["from"] and params["to"]):
             raise InvalidInput("both days of the period are needed", code="missing_date")
-        start, end = _day(params["from"]), _day(params["to"])
+        start, end = day(params["from"], "from"), day(params["to"], "to")
     else:
         start, end = preset_days(DEFAULT_PRESET, today)
     preset = next((name for name in PRESETS if preset_days(name, today) == (start, end)), None)
