@@ -340,10 +340,21 @@ def grant(reward: Reward, lines: Sequence[Line], remaining: Sequence[int],
     `table`: the same lines read once (`ReceiptLines`), made here when not given."""
     if table is None:
         table = ReceiptLines(lines)
+    return giver(reward)(reward, table, remaining, open_)
+
+
+def giver(reward: Reward) -> Callable[[Any, ReceiptLines, Sequence[int], Sequence[bool]], Grant]:
+    """The grant function of the reward's kind: `giver(reward)(reward, table, remaining,
+    open_)` is `grant(reward, table.lines, remaining, open_, table)` without the dispatch."""
     give = _GIVERS.get(type(reward))
-    if give is None:
-        give = _kind(reward, _GIVERS)
-    return give(reward, table, remaining, open_)
+    return give if give is not None else _kind(reward, _GIVERS)
+
+
+def reader(reward: Reward) -> Callable[[Any, ReceiptLines], tuple[int, ...]]:
+    """The reads function of the reward's kind: `reader(reward)(reward, table)` is
+    `reads(reward, table)` without the dispatch."""
+    read = _READS.get(type(reward))
+    return read if read is not None else _kind(reward, _READS)
 
 
 def _kind(reward: Reward, table: dict[type, _T]) -> _T:
@@ -402,10 +413,7 @@ def _free_delivery(reward: FreeDelivery, table: ReceiptLines, remaining: Sequenc
 def reads(reward: Reward, table: ReceiptLines) -> tuple[int, ...]:
     """The lines whose remaining amount or openness `grant(reward, ...)` depends on (a
     superset): lines outside it neither change nor get anything it gives."""
-    read = _READS.get(type(reward))
-    if read is None:
-        read = _kind(reward, _READS)
-    return read(reward, table)
+    return reader(reward)(reward, table)
 
 
 def _goods_read(reward: PercentOff | AmountOff | FixedPrice | PointsMultiplier,

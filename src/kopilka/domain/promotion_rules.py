@@ -265,6 +265,15 @@ def _checks(promotion: Promotion) -> _Checks:
     return checks
 
 
+def unconditional(promotion: Promotion) -> bool:
+    """Whether nothing in screening can refuse `promotion` or limit its budget (no window,
+    code, audience, limits, control group or basket condition): `screen` then passes it with
+    an unlimited budget and no control decision whenever the context holds no usage of it."""
+    checks = _checks(promotion)
+    return not (checks.window or promotion.requires_code or checks.audience or checks.limits
+                or checks.control or checks.basket)
+
+
 def screen(promotion: Promotion, receipt: Receipt, context: PromotionContext,
            amounts: Sequence[int], table: ReceiptLines | None = None) -> Screening:
     """Whether `promotion` may apply to `receipt` (see the module docstring for the order).
@@ -339,8 +348,12 @@ def _reject(promotion: Promotion, code: str, reason: str) -> PromotionRejection:
 
 
 def _least(total: int | None, remaining: int | None) -> int | None:
-    given = [v for v in (total, remaining) if v is not None]
-    return min(given) if given else None
+    """The smaller of the two that are given (None: neither is)."""
+    if total is None:
+        return remaining
+    if remaining is None or total < remaining:
+        return total
+    return remaining
 
 
 def _window(promotion: Promotion, at: datetime) -> tuple[str, str] | None:
@@ -386,10 +399,10 @@ def _audience(promotion: Promotion, receipt: Receipt,
 def _limits(promotion: Promotion, context: PromotionContext,
             usage: PromotionUsage) -> tuple[str, str] | None:
     limits = promotion.limits
-    for total, left, what in ((limits.budget_kopecks, usage.remaining_kopecks, "money"),
-                              (limits.budget_points, usage.remaining_points, "points"),
-                              (limits.count, usage.remaining_count, "uses")):
-        remaining = _least(total, left)
+    for what, remaining in (
+            ("money", _least(limits.budget_kopecks, usage.remaining_kopecks)),
+            ("points", _least(limits.budget_points, usage.remaining_points)),
+            ("uses", _least(limits.count, usage.remaining_count))):
         if remaining is not None and remaining <= 0:
             return "budget_exhausted", f"its budget of {what} is spent"
     if limits.per_member_count is not None:

@@ -70,8 +70,9 @@ from kopilka.domain.promotion_rewards import (
     Reward,
     cap,
     describe,
+    giver,
     grant,
-    reads,
+    reader,
 )
 from kopilka.domain.promotion_rules import (
     Budget,
@@ -88,6 +89,7 @@ from kopilka.domain.promotion_rules import (
     in_control_group,
     period_start,
     screen,
+    unconditional,
 )
 
 __all__ = [
@@ -164,16 +166,47 @@ class PromotionOutcome:
         return sum(self.line_discounts)
 
 
+class _Plan:
+    """A promotion read once for the engine (promotions are frozen, and the same objects come
+    back receipt after receipt): what screening can ask of it, how its reward is granted and
+    read, its rule text."""
+
+    __slots__ = ("promotion", "promotion_id", "priority", "reward", "give", "read", "rule",
+                 "effect", "unconditional", "idle_unread", "idle_refusal")
+
+    def __init__(self, promotion: Promotion) -> None:
+        self.promotion = promotion
+        self.promotion_id = promotion.promotion_id
+        self.priority = promotion.priority
+        self.reward = reward = promotion.reward
+        self.give = giver(reward)
+        self.read = reader(reward)
+        self.rule = describe(reward)
+        self.effect = reward.EFFECT
+        # nothing in screening can refuse it or limit its budget: with no usage snapshot of
+        # it, `screen` would pass it with an unlimited budget and no control decision
+        self.unconditional = unconditional(promotion)
+        # on a receipt where it reads no line, its grant is nothing (and its refusal always
+        # the same: `idle_refusal`, kept when first made)
+        self.idle_unread = isinstance(reward, FixedPrice | BuyXGetY | CheapestFree) or (
+            isinstance(reward, PercentOff | AmountOff | PointsMultiplier)
+            and not reward.goods.empty)
+        self.idle_refusal: tuple[PromotionRejection, str | None] | None = None
+
+
 class _Candidate:
     """A promotion that passed screening, with what it may still give and, once computed, its
     grant on the lines as they were at `at` (the count of promotions applied by then)."""
 
-    __slots__ = ("promotion", "budget", "reads", "granted", "amount", "at")
+    __slots__ = ("plan", "promotion", "budget", "reads", "idle", "granted", "amount", "at")
 
-    def __init__(self, promotion: Promotion, budget: Budget) -> None:
-        self.promotion = promotion
+    def __init__(self, plan: _Plan, budget: Budget, table: ReceiptLines) -> None:
+        self.plan = plan
+        self.promotion = plan.promotion
         self.budget = budget
-        self.reads: tuple[int, ...] | None = None  # the lines its grant depends on
+        self.reads = reads_ = plan.read(plan.reward, table)  # the lines its grant depends on
+        # it reads no line and so gives nothing: refused in its turn, its grant never made
+        self.idle = plan.idle_unread and not reads_
         self.granted: Grant | None = None
         self.amount = 0  # granted.amount
         self.at = -1
@@ -238,8 +271,12 @@ def apply_promotions(promotions: Sequence[Promotion], receipt: Receipt,
                 f"promo code {presented.code} is not valid for this purchase"))
     candidates = []
     rejected, hints, control = work.rejected, work.hints, work.control
-    for promotion in ordered:
-        screening = screen(promotion, receipt, context, amounts, table)
+    usage = context.usage
+    for plan in ordered:
+        if plan.unconditional and plan.promotion_id not in usage:
+            candidates.append(_Candidate(plan, _NO_LIMIT, table))  # what screen would pass
+            continue
+        screening = screen(plan.promotion, receipt, context, amounts, table)
         if screening.control is not None:
             control.append(screening.control)
         if screening.rejection is not None:
@@ -247,7 +284,7 @@ def apply_promotions(promotions: Sequence[Promotion], receipt: Receipt,
             if screening.hint:
                 hints.append(screening.hint)
             continue
-        candidates.append(_Candidate(promotion, screening.budget))
+        candidates.append(_Candidate(plan, screening.budget, table))
     for _, group in groupby(candidates, key=_PRIORITY):
         level = list(group)
         for candidate in _by_benefit(level, work) if len(level) > 1 else level:
@@ -261,7 +298,8 @@ def apply_promotions(promotions: Sequence[Promotion], receipt: Receipt,
         consumption=tuple(work.consumption))
 
 
-_PRIORITY = operator.attrgetter("promotion.priority")  # a candidate's
+_PRIORITY = operator.attrgetter("plan.priority")  # a candidate's
+_NO_LIMIT = Budget()
 
 
 def _check_promotions(promotions: Sequence[Promotion]) -> None:
@@ -286,40 +324,22 @@ def _check_receipt(receipt: Receipt) -> None:
 # check, their order and their ids are kept for the last sequence of them seen (`_LAST`), and
 # each reward's rule text per reward object (`_RULES`). Nothing cached changes a result.
 
-_LAST: list[tuple[tuple[Promotion, ...], list[Promotion], frozenset[str]]] = []
-_RULES: dict[int, tuple[Reward, str]] = {}  # by id(reward); holds the reward: ids stay unique
+_LAST: list[tuple[tuple[Promotion, ...], list[_Plan], frozenset[str]]] = []
 
 
-def _order(promotions: Sequence[Promotion]) -> tuple[list[Promotion], frozenset[str]]:
-    """The promotions checked (`_check_promotions`), higher priority first then by id, and
-    their ids: those of the last call again when it passed the very same objects."""
+def _order(promotions: Sequence[Promotion]) -> tuple[list[_Plan], frozenset[str]]:
+    """The promotions checked (`_check_promotions`) and read (`_Plan`), higher priority
+    first then by id, and their ids: those of the last call again when it passed the very
+    same objects."""
     if _LAST:
         same, ordered, known = _LAST[0]
         if len(same) == len(promotions) and all(map(operator.is_, same, promotions)):
             return ordered, known
     _check_promotions(promotions)
-    ordered = sorted(promotions, key=lambda p: (-p.priority, p.promotion_id))
+    ordered = [_Plan(p) for p in sorted(promotions, key=lambda p: (-p.priority, p.promotion_id))]
     known = frozenset(p.promotion_id for p in promotions)
     _LAST[:] = [(tuple(promotions), ordered, known)]
     return ordered, known
-
-
-def _rule(reward: Reward) -> str:
-    """describe(reward), made once per reward object."""
-    made = _RULES.get(id(reward))
-    if made is None or made[0] is not reward:
-        if len(_RULES) >= 8192:
-            _RULES.clear()
-        made = _RULES[id(reward)] = (reward, describe(reward))
-    return made[1]
-
-
-def _reads(candidate: _Candidate, work: _Work) -> tuple[int, ...]:
-    """The lines the candidate's grant depends on (worked out when first needed)."""
-    reads_ = candidate.reads
-    if reads_ is None:
-        reads_ = candidate.reads = reads(candidate.promotion.reward, work.table)
-    return reads_
 
 
 def _grant(candidate: _Candidate, work: _Work) -> Grant:
@@ -328,12 +348,12 @@ def _grant(candidate: _Candidate, work: _Work) -> Grant:
     is left in `candidate.amount`."""
     granted = candidate.granted
     if granted is not None and (candidate.at == work.clock or max(
-            map(work.touched.__getitem__, _reads(candidate, work)), default=0) <= candidate.at):
+            map(work.touched.__getitem__, candidate.reads), default=0) <= candidate.at):
         return granted
-    promotion = candidate.promotion
-    granted = candidate.granted = grant(
-        promotion.reward, work.receipt.lines, work.remaining,
-        work.open_stackable if promotion.stackable else work.open_alone, work.table)
+    plan = candidate.plan
+    granted = candidate.granted = plan.give(
+        plan.reward, work.table, work.remaining,
+        work.open_stackable if candidate.promotion.stackable else work.open_alone)
     candidate.amount = sum(granted.discounts)
     candidate.at = work.clock
     return granted
@@ -346,6 +366,9 @@ def _by_benefit(level: list[_Candidate], work: _Work) -> list[_Candidate]:
         return level
     trials = []
     for i, c in enumerate(level):
+        if c.idle:
+            trials.append((0, 0, c.promotion.promotion_id, i))  # it gives nothing
+            continue
         granted = _grant(c, work)
         # what cap(granted, budget) gives: a money cut allocates exactly the budget
         amount, points, budget = c.amount, granted.points, c.budget
@@ -366,6 +389,12 @@ def _apply(candidate: _Candidate, work: _Work) -> None:
         work.rejected.append(_refusal(promotion, "exclusive_group_lost", winner, lambda: (
             f"only one promotion of group {group} applies, and {winner} did"))[0])
         return
+    if candidate.idle:  # what _refuse gives a grant of nothing on no line, made once
+        refusal, hint = candidate.plan.idle_refusal or _idle_refusal(candidate, work)
+        if hint is not None:
+            work.hints.append(hint)
+        work.rejected.append(refusal)
+        return
     granted = _grant(candidate, work)
     amount = candidate.amount
     if not (amount or granted.points or granted.factor is not None  # granted.empty
@@ -379,31 +408,45 @@ def _apply(candidate: _Candidate, work: _Work) -> None:
         amount = granted.amount
     if group is not None:
         work.groups[group] = promotion.promotion_id
-    _record(promotion, granted, amount, cut, budget, work)
+    _record(candidate.plan, granted, amount, cut, budget, work)
 
 
 def _refuse(candidate: _Candidate, granted: Grant, work: _Work) -> None:
     promotion = candidate.promotion
     open_ = work.open_stackable if promotion.stackable else work.open_alone
-    if work.clock == 0 or all(map(open_.__getitem__, _reads(candidate, work))):
+    if work.clock == 0 or all(map(open_.__getitem__, candidate.reads)):
         taken = False  # every line it reads is open to it: the same (empty) grant
     else:
         taken = not grant(promotion.reward, work.receipt.lines, work.remaining,
                           [True] * len(work.remaining), work.table).empty
-    if taken:
-        refusal, hint = _refusal(promotion, "lines_taken", "", lambda: (
-            "its lines were taken by promotions applied before it"))
-    elif granted.shortfall:
-        shortfall = granted.shortfall
-        refusal, hint = _refusal(promotion, "condition_not_met", shortfall, lambda: (
-            f"the basket lacks: {shortfall}"), lambda: (
-            f"{shortfall[0].upper()}{shortfall[1:]} to get {promotion.name}"))
-    else:
-        refusal, hint = _refusal(promotion, "no_benefit", "", lambda: (
-            "nothing on this receipt it can discount"))
+    refusal, hint = _refusal_of(promotion, granted, taken)
     if hint is not None:
         work.hints.append(hint)
     work.rejected.append(refusal)
+
+
+def _idle_refusal(candidate: _Candidate, work: _Work) -> tuple[PromotionRejection, str | None]:
+    """The refusal of a promotion that reads no line of the receipt (`_Candidate.idle`): its
+    grant on no line is nothing, whatever the receipt, and no line it reads can be taken.
+    Kept on the plan (made the same by any thread that makes it)."""
+    made = candidate.plan.idle_refusal = _refusal_of(candidate.promotion,
+                                                     _grant(candidate, work), False)
+    return made
+
+
+def _refusal_of(promotion: Promotion, granted: Grant,
+                taken: bool) -> tuple[PromotionRejection, str | None]:
+    """Why a promotion whose grant is empty is refused, and its hint (None: none)."""
+    if taken:
+        return _refusal(promotion, "lines_taken", "", lambda: (
+            "its lines were taken by promotions applied before it"))
+    shortfall = granted.shortfall
+    if shortfall:
+        return _refusal(promotion, "condition_not_met", shortfall, lambda: (
+            f"the basket lacks: {shortfall}"), lambda: (
+            f"{shortfall[0].upper()}{shortfall[1:]} to get {promotion.name}"))
+    return _refusal(promotion, "no_benefit", "", lambda: (
+        "nothing on this receipt it can discount"))
 
 
 # A refusal at application (and its hint) depends only on the promotion, its code and one
@@ -433,9 +476,10 @@ def _refusal(promotion: Promotion, code: str, detail: str, reason: Callable[[], 
     return made
 
 
-def _record(promotion: Promotion, granted: Grant, amount: int, cut: bool, budget: Budget,
+def _record(plan: _Plan, granted: Grant, amount: int, cut: bool, budget: Budget,
             work: _Work) -> None:
-    pid = promotion.promotion_id
+    promotion = plan.promotion
+    pid = plan.promotion_id
     work.clock += 1
     touched, clock = work.touched, work.clock
     remaining, claims = work.remaining, work.claims
@@ -461,11 +505,9 @@ def _record(promotion: Promotion, granted: Grant, amount: int, cut: bool, budget
         work.gifts.append(GiftItem(pid, granted.gift_sku, granted.gift_quantity,
                                    granted.gift_freed, line_ids))
     work.free_delivery = work.free_delivery or granted.free_delivery
-    reward = promotion.reward
-    made = _RULES.get(id(reward))  # _rule(reward), the common case in short
-    rule = made[1] if made is not None and made[0] is reward else _rule(reward)
+    rule = plan.rule
     if cut:
         rule += " (cut to the remaining budget)"
-    work.applied.append(Effect(reward.EFFECT, pid, promotion.name,  # positional:
+    work.applied.append(Effect(plan.effect, pid, promotion.name,  # positional:
                                amount, granted.points, line_ids, rule))  # cheaper
     work.consumption.append(Consumption(pid, amount, granted.points))
