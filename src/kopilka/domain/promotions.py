@@ -40,9 +40,12 @@ line still costs), and the applied effects' amounts sum to the line discounts ex
 Work done once: each promotion's reward is granted once per receipt where possible: the grant
 computed to order a priority level is kept and used again when the promotion is applied (or
 refused) as long as none of the lines it reads (`promotion_rewards.reads`) has changed since
-(`_Work.touched`). The order and check of the promotions, their screening shortcuts and
-screenings (`promotion_rules._Checks`), their rule texts and their refusals at application
-(`_refusal`) are kept per Promotion object. None of this changes an outcome.
+(`_Work.touched`). A promotion whose reward reads no line of the receipt (its goods are not
+on it) gives nothing: it is refused in its turn without a grant (`_Candidate.idle`). The
+order and check of the promotions and what each needs (`_Plan`: its reward's grant and reads
+functions, rule text, whether screening can refuse it at all), their screening shortcuts and
+screenings (`promotion_rules._Checks`) and their refusals at application (`_refusal`) are
+kept per Promotion object. None of this changes an outcome.
 """
 
 from __future__ import annotations
