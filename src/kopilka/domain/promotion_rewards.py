@@ -20,9 +20,9 @@ discount is floored to the kopeck, never more than the rule says:
 
 Money rewards never touch a line marked not discountable.
 
-For speed, `grant` takes the receipt's lines read once (`ReceiptLines`: an index of the lines
-by SKU and category, made per receipt), and `reads(reward, table)` names the lines a grant
-depends on, so the engine can keep a grant while none of those lines changes.
+For speed, `grant` takes the receipt's lines read once (`promotion_grants.ReceiptLines`: an
+index of the lines by SKU and category, made per receipt), and `reads(reward, table)` names the
+lines a grant depends on, so the engine can keep a grant while none of those lines changes.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ from kopilka.domain.errors import InvalidInput
 from kopilka.domain.evaluation import Line
 from kopilka.domain.points import format_money
 from kopilka.domain.program import Goods
+from kopilka.domain.promotion_grants import Grant, ReceiptLines
 
 MAX_GIFT_QUANTITY = 100
 _T = TypeVar("_T")
@@ -181,157 +182,6 @@ class FreeDelivery:
 
 Reward = (PercentOff | AmountOff | FixedPrice | Gift | BuyXGetY | CheapestFree | ExtraPoints
           | PointsMultiplier | FreeDelivery)
-
-
-@dataclass(slots=True)
-class Grant:
-    """What one reward gives on one receipt, before the promotion's budget caps it.
-
-    Never changed once made (grants are shared: `ReceiptLines.nothing`, `_remembered`, the
-    engine's kept grants); not `frozen` only because a frozen init costs about four times as
-    much, and the engine makes dozens per receipt. `cap` makes a new one (`replace`)."""
-
-    discounts: tuple[int, ...]  # kopecks per receipt line
-    claimed: tuple[int, ...] = ()  # indexes of the lines the reward acts on (stacking)
-    points: int = 0  # fixed extra points
-    factor: Decimal | None = None  # a points multiplier on the claimed lines
-    gift_sku: str | None = None
-    gift_quantity: int = 0
-    gift_freed: Decimal = Decimal(0)  # of the gift quantity, units made free on the receipt
-    free_delivery: bool = False
-    receipt_level: bool = False  # acts on the receipt as a whole, not on some lines
-    shortfall: str = ""  # when it gives nothing: what the basket lacks ("add 1 more item ...")
-
-    @property
-    def amount(self) -> int:
-        return sum(self.discounts)
-
-    @property
-    def empty(self) -> bool:
-        return not (self.amount or self.points or self.factor is not None
-                    or self.gift_sku is not None or self.free_delivery)
-
-
-# --- a receipt's lines, read once -------------------------------------------------------------
-#
-# `grant` is asked many times per receipt (every promotion, as a trial and when applied).
-# `ReceiptLines` reads the lines once per receipt, and indexes them by SKU and by every category
-# `Goods.contains` would try for them (the category and its parents, `_walk`), so the lines a
-# goods set holds are a few look-ups, not a `contains` per line. Nothing here changes a result:
-# every value is what `Goods.contains` or `Line` would give.
-
-_WALKS: dict[str | None, tuple[str, ...]] = {}  # category -> _walk(category), bounded
-_NOTHING: dict[tuple[int, bool], Grant] = {}  # (line count, receipt level) -> nothing
-
-
-def _walk(category: str | None) -> tuple[str, ...]:
-    """The categories `Goods.contains` tries for a line's category, in its order: the category,
-    then each parent ("a/b" for "a/b/c")."""
-    walk = _WALKS.get(category)
-    if walk is None:
-        found, name = [], category
-        while name:
-            found.append(name)
-            cut = name.rfind("/")
-            name = name[:cut] if cut > 0 else None
-        walk = tuple(found)
-        if len(_WALKS) >= 50_000:
-            _WALKS.clear()
-        _WALKS[category] = walk
-    return walk
-
-
-class ReceiptLines:
-    """The lines of one receipt as the rewards read them: (SKU, category) keys, whether each
-    is discountable, quantities as integer ratios and in whole units, and (`holds`, `where`)
-    which lines a goods set holds, worked out once per goods set and receipt from an index of
-    the lines by SKU and by category (with its parents)."""
-
-    __slots__ = ("lines", "n", "keys", "discountable", "zeros", "every", "_asked", "_by_sku",
-                 "_by_category", "_ratios", "_whole")
-
-    def __init__(self, lines: Sequence[Line]) -> None:
-        self.lines = lines
-        self.n = len(lines)
-        self.keys = [(line.sku, line.category) for line in lines]
-        self.discountable = [line.discountable for line in lines]
-        self.zeros = (0,) * self.n
-        self.every = tuple(range(self.n))
-        self._asked: dict[int, list] = {}  # by id(goods): [goods, where, holds or None]
-        self._by_sku: dict[str, list[int]] | None = None
-        self._by_category: dict[str, list[int]] = {}
-        self._ratios: list[tuple[int, int]] | None = None
-        self._whole: list[int] | None = None
-
-    def nothing(self, receipt_level: bool = False) -> Grant:
-        """Grant(zeros, receipt_level=...): a grant of nothing, made once per line count
-        (grants are never changed: sharing one changes nothing)."""
-        made = _NOTHING.get((self.n, receipt_level))
-        if made is None:
-            if len(_NOTHING) >= 4096:
-                _NOTHING.clear()
-            made = _NOTHING[self.n, receipt_level] = Grant(self.zeros,
-                                                          receipt_level=receipt_level)
-        return made
-
-    def _index(self) -> dict[str, list[int]]:
-        by_sku: dict[str, list[int]] = {}
-        by_category = self._by_category
-        for i, (sku, category) in enumerate(self.keys):
-            by_sku.setdefault(sku, []).append(i)
-            for name in _walk(category):
-                by_category.setdefault(name, []).append(i)
-        self._by_sku = by_sku
-        return by_sku
-
-    def _held(self, goods: Goods) -> tuple[int, ...]:
-        """The indexes of the lines `goods.contains`, in receipt order."""
-        try:
-            by_sku = self._by_sku if self._by_sku is not None else self._index()
-            by_category = self._by_category
-            if not goods.skus and len(goods.categories) == 1:  # the common case, in short
-                hit = by_category.get(goods.categories[0])
-                return tuple(hit) if hit else ()
-            parts = [hit for hit in (*map(by_sku.get, goods.skus),
-                                     *map(by_category.get, goods.categories)) if hit]
-        except TypeError:  # an unhashable SKU or category in the goods set: ask it
-            return tuple(i for i, key in enumerate(self.keys) if goods.contains(*key))
-        if not parts:
-            return ()
-        return tuple(parts[0]) if len(parts) == 1 else tuple(sorted(set().union(*parts)))
-
-    def where(self, goods: Goods) -> tuple[int, ...]:
-        """The indexes of the lines `goods` holds (`goods.contains`), in receipt order."""
-        asked = self._asked.get(id(goods))
-        if asked is None or asked[0] is not goods:
-            asked = self._asked[id(goods)] = [goods, self._held(goods), None]  # holds goods:
-        return asked[1]  # its id stays unique
-
-    def holds(self, goods: Goods) -> list[bool]:
-        """Per line: does `goods` hold it (`goods.contains`)?"""
-        asked = self._asked.get(id(goods))
-        if asked is None or asked[0] is not goods:
-            self.where(goods)
-            asked = self._asked[id(goods)]
-        if asked[2] is None:
-            flags = asked[2] = [False] * self.n
-            for i in asked[1]:
-                flags[i] = True
-        return asked[2]
-
-    @property
-    def ratios(self) -> list[tuple[int, int]]:
-        """Per line: quantity.as_integer_ratio()."""
-        if self._ratios is None:
-            self._ratios = [line.quantity.as_integer_ratio() for line in self.lines]
-        return self._ratios
-
-    @property
-    def whole(self) -> list[int]:
-        """Per line: the whole units of its quantity (quantities are > 0: int() floors)."""
-        if self._whole is None:
-            self._whole = [int(line.quantity) for line in self.lines]
-        return self._whole
 
 
 def grant(reward: Reward, lines: Sequence[Line], remaining: Sequence[int],

@@ -42,22 +42,27 @@ computed to order a priority level is kept and used again when the promotion is 
 refused) as long as none of the lines it reads (`promotion_rewards.reads`) has changed since
 (`_Work.touched`). A promotion whose reward reads no line of the receipt (its goods are not
 on it) gives nothing: it is refused in its turn without a grant (`_Candidate.idle`). The
-order and check of the promotions and what each needs (`_Plan`: its reward's grant and reads
-functions, rule text, whether screening can refuse it at all), their screening shortcuts and
-screenings (`promotion_rules._Checks`) and their refusals at application (`_refusal`) are
+order and check of the promotions and what each needs (`promotion_plans`), their screening
+shortcuts and screenings (`promotion_rules._Checks`) and their refusals at application are
 kept per Promotion object. None of this changes an outcome.
 """
 
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from decimal import Decimal
+from collections.abc import Sequence
 from itertools import groupby
 
 from kopilka.domain.errors import InvalidInput
 from kopilka.domain.evaluation import MAX_LINES, Effect, Receipt
+from kopilka.domain.promotion_outcome import (
+    Consumption,
+    GiftItem,
+    MultiplierBonus,
+    PointsBonus,
+    PromotionOutcome,
+)
+from kopilka.domain.promotion_plans import MAX_PROMOTIONS, Plan, kept_refusal, plans_of
 from kopilka.domain.promotion_rewards import (
     AmountOff,
     BuyXGetY,
@@ -72,10 +77,7 @@ from kopilka.domain.promotion_rewards import (
     ReceiptLines,
     Reward,
     cap,
-    describe,
-    giver,
     grant,
-    reader,
 )
 from kopilka.domain.promotion_rules import (
     Budget,
@@ -92,7 +94,6 @@ from kopilka.domain.promotion_rules import (
     in_control_group,
     period_start,
     screen,
-    unconditional,
 )
 
 __all__ = [
@@ -104,97 +105,7 @@ __all__ = [
     "period_start",
 ]
 
-MAX_PROMOTIONS = 1000
-
 OPEN, SHARED, CLOSED = 0, 1, 2  # a line's claim: nobody, stackable promotions, a non-stackable
-
-
-@dataclass(frozen=True, slots=True)
-class PointsBonus:
-    """Fixed extra points a promotion gives, for the earn step to credit."""
-
-    promotion_id: str
-    points: int
-
-
-@dataclass(frozen=True, slots=True)
-class MultiplierBonus:
-    """Points on these lines are multiplied by `factor` in the earn step; the extra points it
-    adds may not exceed `points_cap` (the promotion's remaining points budget; None: no cap)."""
-
-    promotion_id: str
-    factor: Decimal
-    line_ids: tuple[str, ...]
-    points_cap: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class GiftItem:
-    """A gift for the till: `quantity` of `sku`, of which `freed_quantity` is on the receipt and
-    made free (those lines); the rest is to hand out."""
-
-    promotion_id: str
-    sku: str
-    quantity: int
-    freed_quantity: Decimal
-    line_ids: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class Consumption:
-    """What one applied promotion used, for the caller to take off its budgets exactly once."""
-
-    promotion_id: str
-    money_kopecks: int
-    points: int
-    count: int = 1
-
-
-@dataclass(frozen=True, slots=True)
-class PromotionOutcome:
-    line_discounts: tuple[int, ...]  # kopecks, aligned with receipt.lines
-    applied: tuple[Effect, ...] = ()
-    rejected: tuple[PromotionRejection, ...] = ()
-    hints: tuple[str, ...] = ()
-    not_payable_with_points: tuple[str, ...] = ()  # line ids, in receipt order
-    points_bonuses: tuple[PointsBonus, ...] = ()
-    multipliers: tuple[MultiplierBonus, ...] = ()
-    gifts: tuple[GiftItem, ...] = ()
-    free_delivery: bool = False
-    control: tuple[ControlDecision, ...] = ()
-    consumption: tuple[Consumption, ...] = ()
-
-    @property
-    def discount_total(self) -> int:
-        return sum(self.line_discounts)
-
-
-class _Plan:
-    """A promotion read once for the engine (promotions are frozen, and the same objects come
-    back receipt after receipt): what screening can ask of it, how its reward is granted and
-    read, its rule text."""
-
-    __slots__ = ("promotion", "promotion_id", "priority", "reward", "give", "read", "rule",
-                 "effect", "unconditional", "idle_unread", "idle_refusal")
-
-    def __init__(self, promotion: Promotion) -> None:
-        self.promotion = promotion
-        self.promotion_id = promotion.promotion_id
-        self.priority = promotion.priority
-        self.reward = reward = promotion.reward
-        self.give = giver(reward)
-        self.read = reader(reward)
-        self.rule = describe(reward)
-        self.effect = reward.EFFECT
-        # nothing in screening can refuse it or limit its budget: with no usage snapshot of
-        # it, `screen` would pass it with an unlimited budget and no control decision
-        self.unconditional = unconditional(promotion)
-        # on a receipt where it reads no line, its grant is nothing (and its refusal always
-        # the same: `idle_refusal`, kept when first made)
-        self.idle_unread = isinstance(reward, FixedPrice | BuyXGetY | CheapestFree) or (
-            isinstance(reward, PercentOff | AmountOff | PointsMultiplier)
-            and not reward.goods.empty)
-        self.idle_refusal: tuple[PromotionRejection, str | None] | None = None
 
 
 class _Candidate:
@@ -203,7 +114,7 @@ class _Candidate:
 
     __slots__ = ("plan", "promotion", "budget", "reads", "idle", "granted", "amount", "at")
 
-    def __init__(self, plan: _Plan, budget: Budget, table: ReceiptLines) -> None:
+    def __init__(self, plan: Plan, budget: Budget, table: ReceiptLines) -> None:
         self.plan = plan
         self.promotion = plan.promotion
         self.budget = budget
@@ -262,7 +173,7 @@ class _Work:
 def apply_promotions(promotions: Sequence[Promotion], receipt: Receipt,
                      context: PromotionContext) -> PromotionOutcome:
     """Apply `promotions` to `receipt` (see the module docstring for the stacking rules)."""
-    ordered, known = _order(promotions)
+    ordered, known = plans_of(promotions)
     _check_receipt(receipt)
     amounts = [line.amount for line in receipt.lines]
     table = ReceiptLines(receipt.lines)
@@ -305,15 +216,6 @@ _PRIORITY = operator.attrgetter("plan.priority")  # a candidate's
 _NO_LIMIT = Budget()
 
 
-def _check_promotions(promotions: Sequence[Promotion]) -> None:
-    if len(promotions) > MAX_PROMOTIONS:
-        raise InvalidInput(f"at most {MAX_PROMOTIONS} promotions per evaluation",
-                           code="too_many_promotions")
-    ids = [p.promotion_id for p in promotions]
-    if len(set(ids)) != len(ids):
-        raise InvalidInput("promotion ids must be unique", code="duplicate_promotion_id")
-
-
 def _check_receipt(receipt: Receipt) -> None:
     if len(receipt.lines) > MAX_LINES:
         raise InvalidInput(f"at most {MAX_LINES} lines per receipt", code="too_many_lines")
@@ -321,28 +223,6 @@ def _check_receipt(receipt: Receipt) -> None:
         raise InvalidInput("occurred_at needs a time zone", code="invalid_time")
     if any(line.unit_price < 0 or line.quantity <= 0 for line in receipt.lines):
         raise InvalidInput("line prices must be >= 0 and quantities > 0", code="invalid_line")
-
-
-# The promotions in force come back receipt after receipt as the same (frozen) objects: their
-# check, their order and their ids are kept for the last sequence of them seen (`_LAST`), and
-# each reward's rule text per reward object (`_RULES`). Nothing cached changes a result.
-
-_LAST: list[tuple[tuple[Promotion, ...], list[_Plan], frozenset[str]]] = []
-
-
-def _order(promotions: Sequence[Promotion]) -> tuple[list[_Plan], frozenset[str]]:
-    """The promotions checked (`_check_promotions`) and read (`_Plan`), higher priority
-    first then by id, and their ids: those of the last call again when it passed the very
-    same objects."""
-    if _LAST:
-        same, ordered, known = _LAST[0]
-        if len(same) == len(promotions) and all(map(operator.is_, same, promotions)):
-            return ordered, known
-    _check_promotions(promotions)
-    ordered = [_Plan(p) for p in sorted(promotions, key=lambda p: (-p.priority, p.promotion_id))]
-    known = frozenset(p.promotion_id for p in promotions)
-    _LAST[:] = [(tuple(promotions), ordered, known)]
-    return ordered, known
 
 
 def _grant(candidate: _Candidate, work: _Work) -> Grant:
@@ -389,7 +269,7 @@ def _apply(candidate: _Candidate, work: _Work) -> None:
     group = promotion.exclusivity_group
     if group is not None and group in work.groups:
         winner = work.groups[group]
-        work.rejected.append(_refusal(promotion, "exclusive_group_lost", winner, lambda: (
+        work.rejected.append(kept_refusal(promotion, "exclusive_group_lost", winner, lambda: (
             f"only one promotion of group {group} applies, and {winner} did"))[0])
         return
     if candidate.idle:  # what _refuse gives a grant of nothing on no line, made once
@@ -441,45 +321,18 @@ def _refusal_of(promotion: Promotion, granted: Grant,
                 taken: bool) -> tuple[PromotionRejection, str | None]:
     """Why a promotion whose grant is empty is refused, and its hint (None: none)."""
     if taken:
-        return _refusal(promotion, "lines_taken", "", lambda: (
+        return kept_refusal(promotion, "lines_taken", "", lambda: (
             "its lines were taken by promotions applied before it"))
     shortfall = granted.shortfall
     if shortfall:
-        return _refusal(promotion, "condition_not_met", shortfall, lambda: (
+        return kept_refusal(promotion, "condition_not_met", shortfall, lambda: (
             f"the basket lacks: {shortfall}"), lambda: (
             f"{shortfall[0].upper()}{shortfall[1:]} to get {promotion.name}"))
-    return _refusal(promotion, "no_benefit", "", lambda: (
+    return kept_refusal(promotion, "no_benefit", "", lambda: (
         "nothing on this receipt it can discount"))
 
 
-# A refusal at application (and its hint) depends only on the promotion, its code and one
-# detail (the shortfall, the group's winner): made once per promotion object and kept, like
-# the screening refusals (promotion_rules._Checks.refused). Refusals are frozen: sharing one
-# changes nothing, and evaluation makes each one's Rejection once.
-_REFUSALS: dict[int, tuple[Promotion, dict[tuple[str, str], tuple[PromotionRejection,
-                                                                   str | None]]]] = {}
-
-
-def _refusal(promotion: Promotion, code: str, detail: str, reason: Callable[[], str],
-             hint: Callable[[], str] | None = None) -> tuple[PromotionRejection, str | None]:
-    """PromotionRejection(id, code, "name: reason()") and hint() (None: no hint), made once
-    per promotion object, code and `detail` (what the reason and hint are made of)."""
-    known = _REFUSALS.get(id(promotion))
-    if known is None or known[0] is not promotion:
-        if len(_REFUSALS) >= 8192:
-            _REFUSALS.clear()
-        known = _REFUSALS[id(promotion)] = (promotion, {})  # holds it: its id stays unique
-    made = known[1].get((code, detail))
-    if made is None:
-        if len(known[1]) >= 256:
-            known[1].clear()
-        made = known[1][code, detail] = (
-            PromotionRejection(promotion.promotion_id, code, f"{promotion.name}: {reason()}"),
-            hint() if hint is not None else None)
-    return made
-
-
-def _record(plan: _Plan, granted: Grant, amount: int, cut: bool, budget: Budget,
+def _record(plan: Plan, granted: Grant, amount: int, cut: bool, budget: Budget,
             work: _Work) -> None:
     promotion = plan.promotion
     pid = plan.promotion_id

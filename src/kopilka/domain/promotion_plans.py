@@ -1,0 +1,115 @@
+"""Promotions read once for the engine (`promotions.apply_promotions`).
+
+The promotions in force come back receipt after receipt as the same frozen objects, so what
+the engine needs of each is worked out once and kept with it: its `Plan` (the grant and reads
+functions of its reward, its rule text, whether screening can refuse it at all, its refusal
+when it reads no line), the plans in order for the last sequence of promotions seen
+(`plans_of`), and its refusals at application (`kept_refusal`). Nothing kept changes a result.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable, Sequence
+
+from kopilka.domain.errors import InvalidInput
+from kopilka.domain.promotion_rewards import (
+    AmountOff,
+    BuyXGetY,
+    CheapestFree,
+    FixedPrice,
+    PercentOff,
+    PointsMultiplier,
+    describe,
+    giver,
+    reader,
+)
+from kopilka.domain.promotion_rules import Promotion, PromotionRejection, unconditional
+
+MAX_PROMOTIONS = 1000
+
+
+class Plan:
+    """A promotion read once for the engine (promotions are frozen, and the same objects come
+    back receipt after receipt): what screening can ask of it, how its reward is granted and
+    read, its rule text."""
+
+    __slots__ = ("promotion", "promotion_id", "priority", "reward", "give", "read", "rule",
+                 "effect", "unconditional", "idle_unread", "idle_refusal")
+
+    def __init__(self, promotion: Promotion) -> None:
+        self.promotion = promotion
+        self.promotion_id = promotion.promotion_id
+        self.priority = promotion.priority
+        self.reward = reward = promotion.reward
+        self.give = giver(reward)
+        self.read = reader(reward)
+        self.rule = describe(reward)
+        self.effect = reward.EFFECT
+        # nothing in screening can refuse it or limit its budget: with no usage snapshot of
+        # it, `screen` would pass it with an unlimited budget and no control decision
+        self.unconditional = unconditional(promotion)
+        # on a receipt where it reads no line, its grant is nothing (and its refusal always
+        # the same: `idle_refusal`, kept when first made)
+        self.idle_unread = isinstance(reward, FixedPrice | BuyXGetY | CheapestFree) or (
+            isinstance(reward, PercentOff | AmountOff | PointsMultiplier)
+            and not reward.goods.empty)
+        self.idle_refusal: tuple[PromotionRejection, str | None] | None = None
+
+
+def check_promotions(promotions: Sequence[Promotion]) -> None:
+    if len(promotions) > MAX_PROMOTIONS:
+        raise InvalidInput(f"at most {MAX_PROMOTIONS} promotions per evaluation",
+                           code="too_many_promotions")
+    ids = [p.promotion_id for p in promotions]
+    if len(set(ids)) != len(ids):
+        raise InvalidInput("promotion ids must be unique", code="duplicate_promotion_id")
+
+
+# The promotions in force come back receipt after receipt as the same (frozen) objects: their
+# check, their plans in order and their ids are kept for the last sequence of them seen
+# (`_LAST`). Nothing kept changes a result.
+
+_LAST: list[tuple[tuple[Promotion, ...], list[Plan], frozenset[str]]] = []
+
+
+def plans_of(promotions: Sequence[Promotion]) -> tuple[list[Plan], frozenset[str]]:
+    """The promotions checked (`check_promotions`) and read (`Plan`), higher priority
+    first then by id, and their ids: those of the last call again when it passed the very
+    same objects."""
+    if _LAST:
+        same, ordered, known = _LAST[0]
+        if len(same) == len(promotions) and all(map(operator.is_, same, promotions)):
+            return ordered, known
+    check_promotions(promotions)
+    ordered = [Plan(p) for p in sorted(promotions, key=lambda p: (-p.priority, p.promotion_id))]
+    known = frozenset(p.promotion_id for p in promotions)
+    _LAST[:] = [(tuple(promotions), ordered, known)]
+    return ordered, known
+
+
+# A refusal at application (and its hint) depends only on the promotion, its code and one
+# detail (the shortfall, the group's winner): made once per promotion object and kept, like
+# the screening refusals (promotion_rules._Checks.refused). Refusals are frozen: sharing one
+# changes nothing, and evaluation makes each one's Rejection once.
+_REFUSALS: dict[int, tuple[Promotion, dict[tuple[str, str], tuple[PromotionRejection,
+                                                                   str | None]]]] = {}
+
+
+def kept_refusal(promotion: Promotion, code: str, detail: str, reason: Callable[[], str],
+             hint: Callable[[], str] | None = None) -> tuple[PromotionRejection, str | None]:
+    """PromotionRejection(id, code, "name: reason()") and hint() (None: no hint), made once
+    per promotion object, code and `detail` (what the reason and hint are made of)."""
+    known = _REFUSALS.get(id(promotion))
+    if known is None or known[0] is not promotion:
+        if len(_REFUSALS) >= 8192:
+            _REFUSALS.clear()
+        known = _REFUSALS[id(promotion)] = (promotion, {})  # holds it: its id stays unique
+    made = known[1].get((code, detail))
+    if made is None:
+        if len(known[1]) >= 256:
+            known[1].clear()
+        made = known[1][code, detail] = (
+            PromotionRejection(promotion.promotion_id, code, f"{promotion.name}: {reason()}"),
+            hint() if hint is not None else None)
+    return made
