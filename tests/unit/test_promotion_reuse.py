@@ -121,3 +121,54 @@ def test_lines_taken_and_no_benefit_follow_the_receipt() -> None:
                                      "before it")])):
         outcome = apply_promotions(promotions, rec, MEMBER)
         assert [(r.promotion_id, r.code, r.reason) for r in outcome.rejected] == expected
+
+
+def test_a_promotion_whose_goods_are_absent_is_refused_in_its_turn() -> None:
+    """Goods not on the receipt: the reward reads no line, gives nothing and is refused
+    without computing it (`_Candidate.idle`), in the order a computed refusal would take:
+    after the promotions of its priority that give something, by id among those that give
+    nothing, and an exclusivity group already won names its winner."""
+    tea = Goods(categories=("tea",))
+    coffee_deal = Promotion("c-coffee", "Coffee", PercentOff(Decimal(10), COFFEE),
+                            exclusivity_group="g")
+    tea_deal = Promotion("a-tea", "Tea", PercentOff(Decimal(10), tea), exclusivity_group="g")
+    tea_bundle = Promotion("b-tea", "Tea bundle", BuyXGetY(2, tea, 1, tea))
+    pastry = Promotion("d-pastry", "Pastry", AmountOff(500, BAKERY))
+    promotions = [pastry, tea_bundle, tea_deal, coffee_deal]
+    coffee_only = receipt(("coffee", 20000, 1))
+    tea_too = receipt(("coffee", 20000, 1), ("tea", 30000, 3))
+    for rec, applied, rejected in (
+            # coffee gives 20.00 and wins group g; tea (a-) then loses the group, the tea
+            # bundle lacks 3 items, pastry finds no bakery line
+            (coffee_only, [("c-coffee", 2000)],
+             [("a-tea", "exclusive_group_lost"), ("b-tea", "condition_not_met"),
+              ("d-pastry", "no_benefit")]),
+            # tea: 3 x 300.00, the bundle frees one (300.00) and goes first; then 10% of the
+            # 600.00 left on tea (60.00) beats 10% of coffee (20.00) for group g
+            (tea_too, [("b-tea", 30000), ("a-tea", 6000)],
+             [("c-coffee", "exclusive_group_lost"), ("d-pastry", "no_benefit")]),
+            (coffee_only, [("c-coffee", 2000)],
+             [("a-tea", "exclusive_group_lost"), ("b-tea", "condition_not_met"),
+              ("d-pastry", "no_benefit")])):
+        outcome = apply_promotions(promotions, rec, MEMBER)
+        assert [(e.code, e.amount) for e in outcome.applied] == applied
+        assert [(r.promotion_id, r.code) for r in outcome.rejected] == rejected
+    refusals = {r.promotion_id: r for r in apply_promotions(promotions, coffee_only,
+                                                            MEMBER).rejected}
+    assert refusals["b-tea"].reason == "Tea bundle: the basket lacks: add 3 more items from tea"
+    assert refusals["d-pastry"].reason == "Pastry: nothing on this receipt it can discount"
+    assert apply_promotions(promotions, coffee_only, MEMBER).hints == (
+        "Add 3 more items from tea to get Tea bundle",)
+
+
+def test_a_promotion_with_absent_goods_does_not_take_its_exclusivity_group() -> None:
+    """An idle promotion (its goods are not on the receipt) gives nothing, so it does not take
+    its group: the next promotion of the group applies."""
+    tea = Goods(categories=("tea",))
+    first = Promotion("a-tea", "Tea", PercentOff(Decimal(50), tea), priority=2,
+                      exclusivity_group="g")
+    second = Promotion("b-coffee", "Coffee", PercentOff(Decimal(10), COFFEE),
+                       exclusivity_group="g")
+    outcome = apply_promotions([first, second], receipt(("coffee", 20000, 1)), MEMBER)
+    assert [(e.code, e.amount) for e in outcome.applied] == [("b-coffee", 2000)]
+    assert [(r.promotion_id, r.code) for r in outcome.rejected] == [("a-tea", "no_benefit")]
