@@ -89,16 +89,21 @@ _active: weakref.WeakKeyDictionary[Any, Active] = weakref.WeakKeyDictionary()
 
 def active(uow: UnitOfWork) -> Active:
     """The active promotions (parsed once per process per revision of each)."""
-    engine = uow.conn.engine
-    known = _active.get(engine, _NONE)
+    known = _active.get(uow.conn.engine, _NONE)
     if uow.promotions.fingerprint() == known.fingerprint:
         return known
+    return _rebuild(uow, known)
+
+
+def _rebuild(uow: UnitOfWork, known: Active) -> Active:
+    """The process's snapshot made again from the table (`known`: the one it replaces,
+    whose promotions are reused where their revision is unchanged)."""
     fingerprint, stamps = uow.promotions.stamps()
     stale = [pid for pid, revision in stamps if (pid, revision) not in known.by_stamp]
     documents = uow.promotions.documents(stale) if stale else {}
     parsed = {(pid, revision): known.by_stamp.get((pid, revision))
               or parse_promotion(documents[pid]) for pid, revision in stamps}
-    found = _active[engine] = Active.of(fingerprint, parsed)
+    found = _active[uow.conn.engine] = Active.of(fingerprint, parsed)
     return found
 
 
@@ -114,38 +119,105 @@ def limited(promotion: Promotion) -> bool:
                                        limits.count, limits.per_store_count))
 
 
+@dataclass(frozen=True)
+class TillReads:
+    """What a calculation reads besides the promotions themselves: one statement on the
+    calculate path (`till_reads` of the promotions repository), separate ones when
+    confirming (`_Asks.apart`)."""
+
+    fingerprint: tuple[int, int]  # of the promotions, as of the other reads
+    counters: dict[str, tuple[int, int, int]]  # used (kopecks, points, count) per promotion
+    member_uses: dict[str, int]  # the member's uses per promotion, since its period start
+    attributes: dict[str, Any] | None  # the member's; None: not asked
+    purchased: bool | None  # whether the member has a confirmed receipt; None: not asked
+
+
+@dataclass(frozen=True)
+class _Asks:
+    """What a receipt reads for the promotions of one snapshot: the counters of the limited
+    ones, and for a known member the uses of those with a per-member limit (since each one's
+    period start), the attributes when some targets segments, and whether the member has
+    bought before when some needs a first purchase."""
+
+    counters: tuple[str, ...]
+    member_id: str | None
+    since: dict[str, datetime | None]
+    attributes: bool
+    purchased: bool
+
+    @classmethod
+    def of(cls, found: Active, member_id: str | None, at: datetime) -> _Asks:
+        known = member_id is not None
+        return cls(found.limited, member_id,
+                   {p.promotion_id: period_start(p.limits.per_member_period, at)
+                    for p in found.per_member} if known else {},
+                   attributes=known and found.segments,
+                   purchased=bool(member_id) and found.first_purchase)
+
+    def folded(self, uow: UnitOfWork) -> TillReads:
+        return uow.promotions.till_reads(self.counters, self.member_id, since=self.since,
+                                         attributes=self.attributes, purchased=self.purchased)
+
+    def apart(self, uow: UnitOfWork, fingerprint: tuple[int, int],
+              locked: frozenset[str]) -> TillReads:
+        """The same reads one by one, with the counters of `locked` read FOR UPDATE."""
+        repo, member_id = uow.promotions, self.member_id
+        counters = repo.counters(self.counters, lock=False)  # others need none
+        if locked:
+            counters.update(repo.counters(locked, lock=True))
+        return TillReads(
+            fingerprint, counters,
+            repo.member_use_counts(member_id, self.since) if self.since else {},
+            repo.member_attributes(member_id) if self.attributes else None,
+            repo.has_purchases(member_id) if self.purchased else None)
+
+
+FOLDED_TRIES = 3  # snapshots rebuilt while promotions change, before reading apart
+
+
+def _read_folded(uow: UnitOfWork, member_id: str | None,
+                 at: datetime) -> tuple[Active, TillReads] | None:
+    """The snapshot in force and what the receipt reads for it, in one statement when the
+    process's snapshot is current: the fingerprint read with the rest says whether it is
+    (and that the rest belongs to it). When not, the snapshot is rebuilt and read for
+    again; None when promotions kept changing meanwhile."""
+    found = _active.get(uow.conn.engine, _NONE)
+    for _ in range(FOLDED_TRIES):
+        reads = _Asks.of(found, member_id, at).folded(uow)
+        if reads.fingerprint == found.fingerprint:
+            return found, reads
+        found = _rebuild(uow, found)
+    return None
+
+
 def prepare(uow: UnitOfWork, *, member: dict[str, Any] | None, store_id: str, channel: str,
             at: datetime, codes: Iterable[str], lock: Iterable[str] = (),
             confirm: bool = False) -> Prepared:
     """`lock`: promotions whose counters to lock; `confirm`: also lock the rows of presented
-    codes that have a use limit (a code's uses are checked and counted under its lock)."""
-    found = active(uow)
+    codes that have a use limit (a code's uses are checked and counted under its lock).
+    Calculating reads everything in one statement (`_read_folded`); confirming reads apart,
+    as FOR UPDATE admits no UNION, taking its locks in their order: codes, then counters."""
+    member_id = member["member_id"] if member else None
+    locked = frozenset(lock)
+    folded = None if locked or confirm else _read_folded(uow, member_id, at)
+    found, reads = folded or (active(uow), None)
     promotions = found.promotions
     if not promotions:
         return Prepared((), PromotionContext(store_id=store_id, channel=channel))
-    member_id = member["member_id"] if member else None
     presented, used, refused = _codes(uow, codes, member_id, lock=confirm)
-    locked = frozenset(lock)
-    counters = uow.promotions.counters(found.limited, lock=False)  # others need none
-    if locked:
-        counters.update(uow.promotions.counters(locked, lock=True))
-    member_uses = uow.promotions.member_use_counts(member_id, {
-        p.promotion_id: period_start(p.limits.per_member_period, at)
-        for p in found.per_member}) if member_id is not None else {}
+    if reads is None:
+        reads = _Asks.of(found, member_id, at).apart(uow, found.fingerprint, locked)
     store_uses = uow.promotions.store_use_counts(store_id, {
         p.promotion_id: period_start(p.limits.per_store_period, at) for p in found.per_store})
-    usage = {p.promotion_id: _usage(p, counters.get(p.promotion_id, (0, 0, 0)),
-                                    member_uses.get(p.promotion_id, 0),
+    usage = {p.promotion_id: _usage(p, reads.counters.get(p.promotion_id, (0, 0, 0)),
+                                    reads.member_uses.get(p.promotion_id, 0),
                                     store_uses.get(p.promotion_id, 0))
              for p in found.usage}  # absent: unlimited
-    segments = segments_of(uow.promotions.member_attributes(member_id)) \
-        if member_id is not None and found.segments else frozenset()
     context = PromotionContext(
         member_id=member_id, tier_code=member["tier_code"] if member else None,
-        segments=segments,
+        segments=segments_of(reads.attributes),
         store_id=store_id, channel=channel,
-        is_first_purchase=bool(member_id) and found.first_purchase
-        and not uow.promotions.has_purchases(member_id),
+        is_first_purchase=reads.purchased is False,  # asked (a known member), not bought
         codes=tuple(presented), usage=usage)
     return Prepared(promotions, context, used, tuple(refused), locked)
 

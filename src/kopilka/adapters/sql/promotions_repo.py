@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -18,31 +18,62 @@ from kopilka.adapters.sql.tables import (
     promotion_counters,
     promotion_uses,
     promotions,
-    receipts,
 )
+from kopilka.app.promotion_till import TillReads
 
 _p, _c, _u, _k, _a = (promotions.c, promotion_counters.c, promotion_uses.c, promo_codes.c,
                       promotion_audience.c)
-
-# Statements every calculation runs, built once (building a statement costs more than
-# running it from SQLAlchemy's compiled cache).
-_PURCHASED = sa.select(receipts.c.receipt_key).where(
-    receipts.c.member_id == sa.bindparam("m"), receipts.c.status == "confirmed").limit(1)
 
 # What every calculation with promotions reads, at DB-API level (as `hot.py` does for the
 # points: a Core statement costs ~85 us of SQLAlchemy work, a cursor ~3 us). `{ids}` becomes
 # one placeholder per id. `fingerprint` changes whenever any promotion does: each change of
 # a promotion adds 1 to its revision, a new one adds a row, and none is ever deleted.
+_FINGERPRINT = "count(*), COALESCE(SUM(revision), 0)"
+_FROM = {  # where each read looks: shared by its own statement and its part of `_FOLDED`
+    "counters": "FROM promotion_counters WHERE promotion_id IN ({ids})",
+    "member_uses": "FROM promotion_uses WHERE member_id = :m AND status = 'used' "
+                   "AND promotion_id IN ({ids})",
+    "attributes": "FROM members WHERE member_id = :m",
+    "purchased": "FROM receipts WHERE member_id = :m AND status = 'confirmed'",
+}
 _TILL = {
-    "fingerprint": "SELECT count(*), COALESCE(SUM(revision), 0) FROM promotions",
+    "fingerprint": f"SELECT {_FINGERPRINT} FROM promotions",
     "stamps": "SELECT promotion_id, status, revision FROM promotions",
     "counters": "SELECT promotion_id, used_kopecks, used_points, used_count "
-                "FROM promotion_counters WHERE promotion_id IN ({ids}) ORDER BY promotion_id",
-    "member_uses": "SELECT promotion_id, used_at FROM promotion_uses WHERE member_id = :m "
-                   "AND status = 'used' AND promotion_id IN ({ids})",
-    "attributes": "SELECT attributes FROM members WHERE member_id = :m",
+                f"{_FROM['counters']} ORDER BY promotion_id",
+    "member_uses": f"SELECT promotion_id, used_at {_FROM['member_uses']}",
+    "attributes": f"SELECT attributes {_FROM['attributes']}",
+    "purchased": f"SELECT 1 {_FROM['purchased']} LIMIT 1",
 }
 _till_sql: dict[tuple[str, str, int], str] = {}
+
+# The reads of one calculation folded into one statement (`till_reads`): on PostgreSQL each
+# round trip costs more CPU (client and server) than the small reads themselves. The parts
+# asked for are joined by UNION ALL, every row tagged by its part and filling the same
+# columns (kind, id, a, b, c, at, doc). The NULLs are typed: PostgreSQL resolves a union's
+# column types pair by pair, and two bare NULLs would make a text column that a later jsonb
+# or timestamptz one cannot join (SQLite accepts the casts and keeps the NULLs).
+_N, _T, _AT, _DOC = ("CAST(NULL AS BIGINT)", "CAST(NULL AS TEXT)", "CAST(NULL AS TIMESTAMPTZ)",
+                     "CAST(NULL AS JSONB)")
+_FOLDED = {
+    "f": f"SELECT 'f', {_T}, {_FINGERPRINT}, {_N}, {_AT}, {_DOC} FROM promotions",
+    "c": f"SELECT 'c', promotion_id, used_kopecks, used_points, used_count, {_AT}, {_DOC} "
+         f"{_FROM['counters']}",
+    "u": f"SELECT 'u', promotion_id, {_N}, {_N}, {_N}, used_at, {_DOC} {_FROM['member_uses']}",
+    "a": f"SELECT 'a', {_T}, {_N}, {_N}, {_N}, {_AT}, attributes {_FROM['attributes']}",
+    "p": f"SELECT 'p', {_T}, CASE WHEN EXISTS (SELECT 1 {_FROM['purchased']}) THEN 1 ELSE 0 "
+         f"END, {_N}, {_N}, {_AT}, {_DOC}",
+}
+_folded_sql: dict[tuple[str, int, int, bool, bool], str] = {}
+
+
+def _in_dialect(dialect: str, sql: str) -> str:
+    """`:name` parameters as the dialect's driver takes them (psycopg: `%(name)s`)."""
+    return re.sub(r":(\w+)", r"%(\1)s", sql) if dialect == "postgresql" else sql
+
+
+def _with_ids(sql: str, prefix: str, count: int) -> str:
+    return sql.replace("{ids}", ", ".join(f":{prefix}{i}" for i in range(count)))
 
 
 def _till_statement(dialect: str, name: str, count: int = 0, *, lock: bool = False) -> str:
@@ -50,15 +81,45 @@ def _till_statement(dialect: str, name: str, count: int = 0, *, lock: bool = Fal
     key = (dialect, name + (" lock" if lock else ""), count)
     sql = _till_sql.get(key)
     if sql is None:
-        sql = _TILL[name].replace("{ids}", ", ".join(f":i{i}" for i in range(count)))
-        if dialect == "postgresql":
-            sql = re.sub(r":(\w+)", r"%(\1)s", sql) + (" FOR UPDATE" if lock else "")
-        sql = _till_sql[key] = sql
+        sql = _in_dialect(dialect, _with_ids(_TILL[name], "i", count))
+        if dialect == "postgresql" and lock:
+            sql += " FOR UPDATE"
+        _till_sql[key] = sql
     return sql
 
 
-def _id_params(ids: Sequence[str]) -> dict[str, Any]:
-    return {f"i{i}": pid for i, pid in enumerate(ids)}
+def _folded_statement(dialect: str, counters: int, uses: int, attributes: bool,
+                      purchased: bool) -> str:
+    """The folded read for `counters` counter ids and `uses` member-use ids (made once per
+    shape): the fingerprint, then the parts asked for."""
+    key = (dialect, counters, uses, attributes, purchased)
+    sql = _folded_sql.get(key)
+    if sql is None:
+        parts = [_FOLDED["f"]]
+        if counters:
+            parts.append(_with_ids(_FOLDED["c"], "c", counters))
+        if uses:
+            parts.append(_with_ids(_FOLDED["u"], "u", uses))
+        parts += [_FOLDED[kind] for kind, asked in (("a", attributes), ("p", purchased))
+                  if asked]
+        sql = _folded_sql[key] = _in_dialect(dialect, " UNION ALL ".join(parts))
+    return sql
+
+
+def _id_params(ids: Sequence[str], prefix: str = "i") -> dict[str, Any]:
+    return {f"{prefix}{i}": pid for i, pid in enumerate(ids)}
+
+
+def _count_since(uses: Iterable[tuple[str, Any]], since: dict[str, datetime | None],
+                 read_ts: Callable[[Any], datetime]) -> dict[str, int]:
+    """(promotion id, used at) rows counted per promotion, each since its own period start
+    (None: ever); every promotion of `since` is in the answer."""
+    counts = dict.fromkeys(since, 0)
+    for pid, used_at in uses:
+        start = since[pid]
+        if start is None or read_ts(used_at) >= start:
+            counts[pid] += 1
+    return counts
 
 
 class SqlPromotions:
@@ -77,8 +138,11 @@ class SqlPromotions:
     def _cursor(self, name: str, params: dict[str, Any], count: int = 0, *,
                 lock: bool = False) -> Any:
         """Run a till statement on the transaction's DB-API cursor."""
+        return self._run(_till_statement(self.dialect, name, count, lock=lock), params)
+
+    def _run(self, sql: str, params: dict[str, Any]) -> Any:
         cursor = self.hot.cursor
-        cursor.execute(_till_statement(self.dialect, name, count, lock=lock), params)
+        cursor.execute(sql, params)
         return cursor
 
     def _insert(self, table: sa.Table) -> Any:
@@ -162,7 +226,7 @@ class SqlPromotions:
 
     def has_purchases(self, member_id: str) -> bool:
         """Whether the member has a confirmed receipt (for "first purchase" conditions)."""
-        return self.conn.execute(_PURCHASED, {"m": member_id}).first() is not None
+        return self._cursor("purchased", {"m": member_id}).fetchone() is not None
 
     # --- uses ------------------------------------------------------------------------------
 
@@ -171,22 +235,59 @@ class SqlPromotions:
         """The member's uses per promotion, each since its own period start: one query."""
         if not since:
             return {}
-        counts = dict.fromkeys(since, 0)
         ids = sorted(since)
         rows = self._cursor("member_uses", {"m": member_id, **_id_params(ids)},
                             len(ids)).fetchall()
-        read_ts = self.hot.read_ts
-        for pid, used_at in rows:
-            start = since[pid]
-            if start is None or read_ts(used_at) >= start:
-                counts[pid] += 1
-        return counts
+        return _count_since(rows, since, self.hot.read_ts)
 
     def member_attributes(self, member_id: str) -> dict[str, Any]:
         """The member's custom attributes (the till reads segments from them)."""
         row = self._cursor("attributes", {"m": member_id}).fetchone()
-        found = None if row is None else self.hot.load_json(row[0])
+        return self._attributes(None if row is None else row[0])
+
+    def _attributes(self, value: Any) -> dict[str, Any]:
+        found = None if value is None else self.hot.load_json(value)
         return found if isinstance(found, dict) else {}
+
+    def till_reads(self, counters: Sequence[str], member_id: str | None = None, *,
+                   since: dict[str, datetime | None] | None = None, attributes: bool = False,
+                   purchased: bool = False) -> TillReads:
+        """What a calculation reads besides the promotions, in one statement (one round
+        trip): the fingerprint of the promotions (to check the caller's snapshot against:
+        read with the rest, it describes the state they were read in), the used budgets of
+        `counters`, and of a known member: the uses of the promotions in `since`, each
+        counted since its period start (as `member_use_counts`), the attributes and whether
+        they have a confirmed receipt, each when asked. No locks: FOR UPDATE admits no
+        UNION, so confirming reads the counters it locks with `counters`."""
+        member = member_id is not None
+        uses = list(since or ()) if member else []
+        attributes, purchased = attributes and member, purchased and member
+        if not (counters or uses or attributes or purchased):  # no promotion: as cheap as ever
+            return TillReads(self.fingerprint(), {}, {}, None, None)
+        params = {**_id_params(counters, "c"), **_id_params(uses, "u")}
+        if member:
+            params["m"] = member_id
+        rows = self._run(_folded_statement(self.dialect, len(counters), len(uses), attributes,
+                                           purchased), params).fetchall()
+        fingerprint = (0, 0)
+        used: dict[str, tuple[int, int, int]] = {}
+        member_uses: list[tuple[str, Any]] = []
+        found_attributes = bought = None
+        for kind, pid, a, b, c, used_at, doc in rows:
+            if kind == "c":
+                used[pid] = (int(a), int(b), int(c))
+            elif kind == "u":
+                member_uses.append((pid, used_at))
+            elif kind == "f":
+                fingerprint = (int(a), int(b))
+            elif kind == "a":
+                found_attributes = doc
+            else:
+                bought = bool(a)
+        return TillReads(
+            fingerprint, used,
+            _count_since(member_uses, since, self.hot.read_ts) if since and member else {},
+            self._attributes(found_attributes) if attributes else None, bought)
 
     def store_use_counts(self, store_id: str,
                          since: dict[str, datetime | None]) -> dict[str, int]:

@@ -1,0 +1,278 @@
+"""The till's promotion reads folded into one statement (`SqlPromotions.till_reads`), on
+SQLite and PostgreSQL: a calculation with promotions makes as many round trips as one without,
+what the folded read returns is what the separate reads return, and what another node changes
+(a promotion created, paused; a budget spent) is what the next calculation here sees."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from kopilka.adapters.sql import hot
+from kopilka.adapters.sql.promotions_repo import SqlPromotions
+from kopilka.app import promotion_till as PT
+from kopilka.app.library import Kopilka
+from kopilka.app.ports import FixedClock
+from kopilka.app.program_document import parse_program
+from tests.conftest import make_library
+from tests.integration.test_promotion_till import PROGRAM, applied, promote, rejected_codes
+from tests.integration.test_till_flow import enrol, line, receipt
+
+MSK = timezone(timedelta(hours=3))
+YESTERDAY = datetime(2026, 2, 28, 12, 0, tzinfo=MSK)  # the day before the receipts' day
+
+
+@pytest.fixture
+def k(kopilka: Kopilka) -> Kopilka:
+    kopilka.apply_program(parse_program(PROGRAM))
+    return kopilka
+
+
+@pytest.fixture
+def till(k: Kopilka, db_url: str, clock: FixedClock) -> Iterator[Kopilka]:
+    """Another node on the same database: its own engine, its own snapshot."""
+    other = make_library(db_url, clock)
+    try:
+        yield other
+    finally:
+        other.db.dispose()
+
+
+class _Counted:
+    """A DB-API cursor that counts what it executes."""
+
+    def __init__(self, cursor: Any, seen: list[str]) -> None:
+        self._cursor, self._seen = cursor, seen
+
+    def execute(self, sql: str, *args: Any) -> Any:
+        self._seen.append(sql)
+        return self._cursor.execute(sql, *args)
+
+    def executemany(self, sql: str, *args: Any) -> Any:
+        self._seen.append(sql)
+        return self._cursor.executemany(sql, *args)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._cursor, name)
+
+
+@contextmanager
+def statements(k: Kopilka, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """Every statement executed meanwhile: on the hot paths' DB-API cursors and through
+    SQLAlchemy (which executes on cursors of its own)."""
+    seen: list[str] = []
+    init = hot.HotPath.__init__
+
+    def counting(self: hot.HotPath, conn: Any) -> None:
+        init(self, conn)
+        self.cursor = _Counted(self.cursor, seen)
+
+    def core(_conn: Any, _cursor: Any, sql: str, *_rest: Any) -> None:
+        seen.append(sql)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(hot.HotPath, "__init__", counting)
+        sa.event.listen(k.db.engine, "before_cursor_execute", core)
+        try:
+            yield seen
+        finally:
+            sa.event.remove(k.db.engine, "before_cursor_execute", core)
+
+
+def executed(k: Kopilka, monkeypatch: pytest.MonkeyPatch, work: Callable[[], Any]) -> list[str]:
+    with statements(k, monkeypatch) as seen:
+        work()
+    return seen
+
+
+def every_kind_of_read(k: Kopilka) -> None:
+    """Promotions that make a calculation read each thing: a budget (the counters), a
+    per-member limit in a period and one for ever (the member's uses), a segment (the
+    member's attributes) and a first purchase (the member's receipts)."""
+    promote(k, id="budget", name="Budget", reward={"type": "percent_off", "percent": "10"},
+            limits={"budget": "150.00"})
+    promote(k, id="monthly", name="Monthly", reward={"type": "extra_points", "points": 5},
+            limits={"per_member": {"count": 1, "period": "month"}})
+    promote(k, id="once", name="Once", reward={"type": "extra_points", "points": 7},
+            limits={"per_member": {"count": 1, "period": "ever"}})
+    promote(k, id="club", name="Club", conditions={"segments": ["vip"]},
+            reward={"type": "extra_points", "points": 3})
+    promote(k, id="welcome", name="Welcome", conditions={"first_purchase": True},
+            reward={"type": "extra_points", "points": 11})
+
+
+@pytest.mark.parametrize("known", [True, False], ids=["member", "anonymous"])
+def test_a_calculation_with_promotions_makes_as_many_round_trips_as_one_without(
+        k: Kopilka, monkeypatch: pytest.MonkeyPatch, known: bool) -> None:
+    member = enrol(k) if known else None
+
+    def calculate() -> dict[str, Any]:
+        return k.calculate(receipt("r", member, line("1", "1000.00"))).body
+
+    calculate()  # this node's first snapshot (of no promotion) is taken
+    without = executed(k, monkeypatch, calculate)
+    every_kind_of_read(k)
+    calculate()  # the snapshot is rebuilt
+    body: dict[str, Any] = {}
+    with_promotions = executed(k, monkeypatch, lambda: body.update(calculate()))
+    assert applied(body, "budget") is not None  # the promotions were in force
+    assert (applied(body, "welcome") is not None) is known
+    assert len(with_promotions) == len(without), "\n".join(with_promotions)
+
+
+def test_what_the_folded_read_returns_decides_the_calculation(k: Kopilka) -> None:
+    every_kind_of_read(k)
+    member, other = enrol(k), enrol(k)
+
+    def calculate(member_id: str) -> dict[str, Any]:
+        return k.calculate(receipt("r", member_id, line("1", "1000.00"))).body
+
+    first = calculate(member)
+    assert applied(first, "budget")["amount"] == "100.00"
+    assert applied(first, "monthly") and applied(first, "once") and applied(first, "welcome")
+    assert rejected_codes(first, "club") == ["segment"]
+
+    k.confirm(receipt("feb", member, line("1", "1000.00"), at=YESTERDAY))  # in February
+    k.update_member(member, {"attributes": {"segments": "vip"}})
+    then = calculate(member)
+    assert applied(then, "budget")["amount"] == "50.00"  # 100.00 of the budget spent
+    assert applied(then, "monthly")  # February's use is not in March
+    assert rejected_codes(then, "once") == ["member_limit"]  # but it is for ever
+    assert applied(then, "club")
+    assert rejected_codes(then, "welcome") == ["first_purchase"]
+
+    theirs = calculate(other)  # another member's uses are their own
+    assert applied(theirs, "once") and applied(theirs, "welcome")
+    assert rejected_codes(theirs, "club") == ["segment"]
+
+    k.confirm(receipt("mar", member, line("1", "100.00")))
+    assert rejected_codes(calculate(member), "monthly") == ["member_limit"]
+
+
+def test_what_another_node_changes_the_next_calculation_here_sees(
+        k: Kopilka, till: Kopilka) -> None:
+    member, other = enrol(k), enrol(k)
+
+    def discount(member_id: str = member) -> str:
+        return till.calculate(receipt("r", member_id, line("1", "1000.00"))).body[
+            "discount_total"]
+
+    assert discount() == "0.00"
+    promote(k, id="ten", name="Ten", reward={"type": "percent_off", "percent": "10"},
+            limits={"budget": "150.00", "per_member": {"count": 1, "period": "month"}})
+    assert discount() == "100.00"
+    k.confirm(receipt("c1", other, line("1", "1000.00")))  # the budget, not the promotion
+    assert discount() == "50.00"
+    k.confirm(receipt("c2", member, line("1", "100.00")))
+    assert discount() == "0.00"  # this member's use for the month
+    k.update_promotion("ten", {"limits": {}})
+    assert discount() == "100.00"
+    k.update_promotion("ten", {"status": "paused"})
+    assert discount() == "0.00"
+    promote(k, id="club", name="Club", conditions={"segments": ["vip"]},
+            reward={"type": "percent_off", "percent": "20"})
+    assert discount() == "0.00"
+    k.update_member(member, {"attributes": {"segments": "vip"}})
+    assert discount() == "200.00"
+    assert discount(other) == "0.00"
+
+
+def test_while_promotions_keep_changing_the_calculation_reads_apart(
+        k: Kopilka, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A folded read whose fingerprint never matches the snapshot (a promotion changed after
+    every rebuild) ends, after a bounded number of rebuilds, in the separate reads."""
+    every_kind_of_read(k)
+    member = enrol(k)
+    k.update_member(member, {"attributes": {"segments": "vip"}})
+    expected = k.calculate(receipt("r", member, line("1", "1000.00"))).body
+    folded, rebuilt = SqlPromotions.till_reads, []
+    stamps = SqlPromotions.stamps
+
+    def changing(self: SqlPromotions, *args: Any, **kwargs: Any) -> Any:
+        return replace(folded(self, *args, **kwargs), fingerprint=(-2, -2))
+
+    def counted(self: SqlPromotions) -> Any:
+        rebuilt.append(1)
+        return stamps(self)
+
+    monkeypatch.setattr(SqlPromotions, "till_reads", changing)
+    monkeypatch.setattr(SqlPromotions, "stamps", counted)
+    assert k.calculate(receipt("r", member, line("1", "1000.00"))).body == expected
+    assert len(rebuilt) == PT.FOLDED_TRIES
+
+
+# --- a property: the folded read is the separate reads ----------------------------------------
+
+PROMOTIONS = [f"p{n}" for n in range(4)]
+SINCE = st.one_of(st.none(), st.sampled_from([
+    datetime(2026, 2, 1, tzinfo=MSK), datetime(2026, 2, 28, tzinfo=MSK),
+    datetime(2026, 3, 1, tzinfo=MSK), datetime(2026, 3, 1, 9, 0, tzinfo=UTC)]))
+USES = st.lists(st.tuples(
+    st.sampled_from(PROMOTIONS), st.sampled_from(["m1", "m2"]),
+    st.integers(-30 * 24, 24).map(lambda h: datetime(2026, 3, 1, 9, tzinfo=UTC)
+                                  + timedelta(hours=h)),
+    st.booleans()), max_size=6)
+ASKS = st.tuples(st.lists(st.sampled_from([*PROMOTIONS, "none"]), unique=True),
+                 st.sampled_from(["m1", "m2", "nobody", None]),
+                 st.dictionaries(st.sampled_from([*PROMOTIONS, "none"]), SINCE, max_size=5),
+                 st.booleans(), st.booleans())
+
+
+@pytest.fixture
+def members(k: Kopilka) -> dict[str, str]:
+    """The promotions whose counters and uses the property writes, and two members: m1 in
+    segments and with a purchase, m2 new. (Made once: every example adds to this state.)"""
+    for pid in PROMOTIONS:
+        promote(k, id=pid, name=pid.upper(), reward={"type": "percent_off", "percent": "5"},
+                limits={"budget": "100000.00"})
+    found = {"m1": enrol(k), "m2": enrol(k)}
+    k.update_member(found["m1"], {"attributes": {"segments": "vip,coffee"}})
+    k.confirm(receipt("first", found["m1"], line("1", "10.00")))
+    return found
+
+
+@settings(max_examples=25, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(spent=st.lists(st.tuples(st.sampled_from(PROMOTIONS), st.integers(0, 10**6),
+                                st.integers(0, 500), st.integers(0, 3)), max_size=4),
+       uses=USES, asks=st.lists(ASKS, min_size=1, max_size=3))
+def test_the_folded_read_equals_the_separate_reads(
+        k: Kopilka, members: dict[str, str], spent: list[tuple[str, int, int, int]],
+        uses: list[tuple[str, str, datetime, bool]],
+        asks: list[tuple[list[str], str | None, dict[str, datetime | None], bool, bool]],
+        ) -> None:
+    now = datetime(2026, 3, 1, 9, tzinfo=UTC)
+    with k.db.write() as uow:
+        for pid, kopecks, points, count in spent:
+            uow.promotions.consume(pid, kopecks=kopecks, points=points, count=count, now=now)
+        for pid, member, used_at, returned in uses:
+            key = uuid.uuid4().hex[:16]
+            uow.promotions.record_use(member_id=members[member], receipt_key=key,
+                                      store_id="s", used_at=used_at, promotion_id=pid,
+                                      kopecks=1, points=0, count=1, code=None)
+            if returned:
+                uow.promotions.return_use(members[member], key, pid, now)
+    with k.db.read() as uow:
+        repo = uow.promotions
+        for ids, who, since, attributes, purchased in asks:
+            member_id = members.get(who, who) if who is not None else None
+            folded = repo.till_reads(ids, member_id, since=since, attributes=attributes,
+                                     purchased=purchased)
+            known = member_id is not None
+            assert folded.fingerprint == repo.fingerprint()
+            assert folded.counters == repo.counters(ids, lock=False)
+            assert folded.member_uses == (repo.member_use_counts(member_id, since)
+                                          if known else {})
+            assert folded.attributes == (repo.member_attributes(member_id)
+                                         if known and attributes else None)
+            assert folded.purchased == (repo.has_purchases(member_id)
+                                        if known and purchased else None)
