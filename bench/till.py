@@ -30,11 +30,13 @@ import pstats
 import random
 import shutil
 import signal
+import statistics
 import string
 import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -146,9 +148,44 @@ def pause_promotions(k: Kopilka) -> None:
 
 
 def add_promotions(k: Kopilka) -> None:
+    """The bench promotions, created paused (`set_promotions` switches them)."""
     for doc in promotion_documents():
-        k.create_promotion(doc)
-    log(f"  {PROMOTIONS} promotions active")
+        k.create_promotion(doc, status="paused")
+
+
+def set_promotions(k: Kopilka, active: bool) -> None:
+    for doc in promotion_documents():
+        k.update_promotion(doc["id"], {"status": "active" if active else "paused"})
+
+
+def merge(total: Row, part: Row, p50s: list[float]) -> None:
+    """Add one round's measurement to `total`: operations, time and errors add up, p50 is the
+    median of the rounds' (`p50s`, this one appended), p99 the worst, CPU the last round's."""
+    total.ops += part.ops
+    total.seconds += part.seconds
+    total.errors += part.errors
+    total.note = "; ".join(n for n in (total.note, part.note) if n)
+    total.p99_ms = part.p99_ms if math.isnan(total.p99_ms) else max(total.p99_ms, part.p99_ms)
+    total.cpu, total.other_cpu = part.cpu, part.other_cpu
+    p50s.append(part.p50_ms)
+    total.p50_ms = statistics.median(p50s)
+
+
+def alternate(plain: Row, promoted: Row, rounds: int, k: Kopilka,
+              measure: Callable[[Row, float], Row], seconds: float) -> None:
+    """Calculate without and with the bench promotions in alternating rounds of
+    seconds / rounds each, so that both see the same machine (a neighbour's load, the
+    database's growth) and their ratio is measured side by side."""
+    p50s: dict[str, list[float]] = {plain.operation: [], promoted.operation: []}
+    for n in range(rounds):
+        for row, active in ((plain, False), (promoted, True)):
+            set_promotions(k, active)
+            part = measure(Row(row.backend, row.path, row.operation, row.concurrency,
+                               row.members), seconds / rounds)
+            merge(row, part, p50s[row.operation])
+            log(f"  round {n + 1}/{rounds}, {row.operation}: {part.rate:,.0f} ops/s, "
+                f"p50 {part.p50_ms:.2f} ms")
+    set_promotions(k, False)
 
 
 # --- receipts -----------------------------------------------------------------------------------
@@ -312,18 +349,25 @@ def http_phases(report: Report, scratch: Scratch, tmp: Path, url: str,
                    script=calculate, connections=args.connections, seconds=args.warmup, db=db)
     conns = f"{args.connections} conns"
     who = f"{len(ids):,} with history"
-    for operation, script in (("calculate", calculate), ("confirm", confirm),
-                              (f"calculate, {PROMOTIONS} promotions", calculate)):
-        if operation.endswith("promotions"):
-            add_promotions(k)
-        log(f"PostgreSQL HTTP {operation}, {conns}, {args.seconds:g} s")
-        row = run_wrk_script(args.wrk, server, tmp,
-                             Row("PostgreSQL", "HTTP", operation, conns, who),
-                             script=script, connections=args.connections, seconds=args.seconds,
-                             db=db)
+    add_promotions(k)
+    log(f"PostgreSQL HTTP confirm, {conns}, {args.seconds:g} s")
+    row = run_wrk_script(args.wrk, server, tmp, Row("PostgreSQL", "HTTP", "confirm", conns, who),
+                         script=confirm, connections=args.connections, seconds=args.seconds,
+                         db=db)
+    rows = [row]
+    rows[:0] = plain, promoted = (Row("PostgreSQL", "HTTP", "calculate", conns, who),
+                                  Row("PostgreSQL", "HTTP", f"calculate, {PROMOTIONS} promotions",
+                                      conns, who))
+    log(f"PostgreSQL HTTP calculate without and with {PROMOTIONS} promotions, {conns}, "
+        f"{args.rounds} alternating rounds of {args.seconds / args.rounds:g} s each")
+    alternate(plain, promoted, args.rounds, k, lambda label, seconds: run_wrk_script(
+        args.wrk, server, tmp, label, script=calculate, connections=args.connections,
+        seconds=seconds, db=db), args.seconds)
+    for row in rows:
         report.rows.append(row)
-        log(f"  {row.rate:,.0f} req/s, p50 {row.p50_ms:.2f} ms, p99 {row.p99_ms:.2f} ms"
-            + (f", {row.errors} errors ({row.note})" if row.errors else ""))
+        log(f"  {row.operation}: {row.rate:,.0f} req/s, p50 {row.p50_ms:.2f} ms, p99 "
+            f"{row.p99_ms:.2f} ms" + (f", {row.errors} errors ({row.note})" if row.errors
+                                      else ""))
     if server.proc.poll() is not None:
         report.notes.append(f"PostgreSQL server died during the run:\n{server.tail()}")
     stop_process(server.proc)
@@ -372,16 +416,23 @@ def sqlite_phases(report: Report, scratch: Scratch, tmp: Path,
     def confirm(rng: random.Random, seq: str) -> None:
         k.confirm(receipt(rng, rng.choice(ids), f"{run}-{seq}"), caller=TILL)
 
-    for operation, work in (("calculate", calculate), ("confirm", confirm),
-                            (f"calculate, {PROMOTIONS} promotions", calculate)):
-        if operation.endswith("promotions"):
-            add_promotions(k)
-        log(f"SQLite in-process {operation}, 1 thread, {args.seconds:g} s")
-        row = run_in_process(Row("SQLite", "in-process", operation, "1 thread", who), work,
-                             threads=1, seconds=args.seconds, warmup=args.warmup, db=None)
+    add_promotions(k)
+    log(f"SQLite in-process confirm, 1 thread, {args.seconds:g} s")
+    rows = [run_in_process(Row("SQLite", "in-process", "confirm", "1 thread", who), confirm,
+                           threads=1, seconds=args.seconds, warmup=args.warmup, db=None)]
+    rows[:0] = plain, promoted = (Row("SQLite", "in-process", "calculate", "1 thread", who),
+                                  Row("SQLite", "in-process",
+                                      f"calculate, {PROMOTIONS} promotions", "1 thread", who))
+    log(f"SQLite in-process calculate without and with {PROMOTIONS} promotions, 1 thread, "
+        f"{args.rounds} alternating rounds of {args.seconds / args.rounds:g} s each")
+    alternate(plain, promoted, args.rounds, k, lambda label, seconds: run_in_process(
+        label, calculate, threads=1, seconds=seconds, warmup=args.warmup / args.rounds,
+        db=None), args.seconds)
+    for row in rows:
         report.rows.append(row)
-        log(f"  {row.rate:,.0f} ops/s, p50 {row.p50_ms:.2f} ms, p99 {row.p99_ms:.2f} ms"
-            + (f", {row.errors} errors ({row.note})" if row.errors else ""))
+        log(f"  {row.operation}: {row.rate:,.0f} ops/s, p50 {row.p50_ms:.2f} ms, p99 "
+            f"{row.p99_ms:.2f} ms" + (f", {row.errors} errors ({row.note})" if row.errors
+                                      else ""))
     pure = pure_evaluation(k, ids, args)
     check_ledger(report, "SQLite", k)
     return pure
@@ -544,6 +595,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="members with a year of history on PostgreSQL (default 400; 40 quick)")
     p.add_argument("--sqlite-members", type=int, default=None,
                    help="members with history on SQLite (default 150; 25 quick)")
+    p.add_argument("--rounds", type=int, default=None,
+                   help="alternating rounds of calculate without and with the promotions "
+                        "(default 3; 2 quick), --seconds shared between them")
     p.add_argument("--pure-receipts", type=int, default=2000,
                    help="distinct pre-built receipts the pure evaluation cycles over")
     p.add_argument("--profile", action="store_true",
@@ -559,10 +613,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if args.sqlite_members is None:
         args.sqlite_members = 25 if args.quick else 150
     args.warmup = 0.5 if args.quick else 1.0
-    if min(args.members, args.sqlite_members, args.connections, args.pure_receipts) < 1 \
+    if args.rounds is None:
+        args.rounds = 2 if args.quick else 3
+    if min(args.members, args.sqlite_members, args.connections, args.pure_receipts,
+           args.rounds) < 1 \
             or args.seconds <= 0:
-        p.error("--members, --sqlite-members, --connections, --pure-receipts and --seconds "
-                "must be positive")
+        p.error("--members, --sqlite-members, --connections, --pure-receipts, --rounds and "
+                "--seconds must be positive")
     return args
 
 
