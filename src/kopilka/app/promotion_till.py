@@ -26,6 +26,7 @@ from kopilka.app.promotion_document import parse_promotion, promotion_to_documen
 from kopilka.domain.errors import Conflict
 from kopilka.domain.evaluation import Evaluation, Rejection, evaluate
 from kopilka.domain.promotions import (
+    Period,
     PresentedCode,
     Promotion,
     PromotionContext,
@@ -149,8 +150,7 @@ class _Asks:
     def of(cls, found: Active, member_id: str | None, at: datetime) -> _Asks:
         known = member_id is not None
         return cls(found.limited, member_id,
-                   {p.promotion_id: period_start(p.limits.per_member_period, at)
-                    for p in found.per_member} if known else {},
+                   _period_starts(found.per_member, at) if known else {},
                    attributes=known and found.segments,
                    purchased=bool(member_id) and found.first_purchase)
 
@@ -172,6 +172,20 @@ class _Asks:
             repo.has_purchases(member_id) if self.purchased else None)
 
 
+def _period_starts(promotions: tuple[Promotion, ...], at: datetime) -> dict[str, datetime | None]:
+    """Each promotion's per-member period start for `at` (worked out once per period)."""
+    starts: dict[Period, datetime | None] = {}
+    found = {}
+    for p in promotions:
+        period = p.limits.per_member_period
+        start = starts.get(period, _UNSET)
+        if start is _UNSET:
+            start = starts[period] = period_start(period, at)
+        found[p.promotion_id] = start
+    return found
+
+
+_UNSET: Any = object()
 FOLDED_TRIES = 3  # snapshots rebuilt while promotions change, before reading apart
 
 
