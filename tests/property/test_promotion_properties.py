@@ -145,6 +145,10 @@ def test_line_discounts_stay_within_the_line_and_sum_to_the_effects(
     assert sum(outcome.line_discounts) == sum(e.amount for e in outcome.applied)
     assert sum(outcome.line_discounts) == sum(c.money_kopecks for c in outcome.consumption)
     assert all(e.amount >= 0 and e.points >= 0 for e in outcome.applied)
+    order = {line.line_id: i for i, line in enumerate(receipt.lines)}
+    for effect in outcome.applied:  # the lines an effect names, in receipt order, once each
+        positions = [order[line_id] for line_id in effect.line_ids]
+        assert positions == sorted(set(positions))
 
 
 @PROFILE

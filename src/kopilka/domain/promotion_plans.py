@@ -24,7 +24,12 @@ from kopilka.domain.promotion_rewards import (
     giver,
     reader,
 )
-from kopilka.domain.promotion_rules import Promotion, PromotionRejection, unconditional
+from kopilka.domain.promotion_rules import (
+    Promotion,
+    PromotionRejection,
+    code_refusal,
+    unconditional,
+)
 
 MAX_PROMOTIONS = 1000
 
@@ -35,7 +40,7 @@ class Plan:
     read, its rule text."""
 
     __slots__ = ("promotion", "promotion_id", "priority", "reward", "give", "read", "rule",
-                 "effect", "unconditional", "idle_unread", "idle_refusal")
+                 "effect", "unconditional", "code_refusal", "idle_unread", "idle_refusal")
 
     def __init__(self, promotion: Promotion) -> None:
         self.promotion = promotion
@@ -49,6 +54,7 @@ class Plan:
         # nothing in screening can refuse it or limit its budget: with no usage snapshot of
         # it, `screen` would pass it with an unlimited budget and no control decision
         self.unconditional = unconditional(promotion)
+        self.code_refusal = code_refusal(promotion)  # on a receipt without codes
         # on a receipt where it reads no line, its grant is nothing (and its refusal always
         # the same: `idle_refusal`, kept when first made)
         self.idle_unread = isinstance(reward, FixedPrice | BuyXGetY | CheapestFree) or (

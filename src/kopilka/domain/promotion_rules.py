@@ -364,11 +364,23 @@ def _window(promotion: Promotion, at: datetime) -> tuple[str, str] | None:
     return None
 
 
+_CODE_REQUIRED = ("code_required", "needs a promo code")
+
+
 def _code(promotion: Promotion, context: PromotionContext) -> tuple[str, str] | None:
     if promotion.requires_code and not any(c.promotion_id == promotion.promotion_id
                                            for c in context.codes):
-        return "code_required", "needs a promo code"
+        return _CODE_REQUIRED
     return None
+
+
+def code_refusal(promotion: Promotion) -> PromotionRejection | None:
+    """What `screen` refuses a code-only promotion with on a receipt that presents no code at
+    all, when nothing screened before the code (its window) can refuse it first; None for
+    other promotions."""
+    if not promotion.requires_code or _checks(promotion).window:
+        return None
+    return _reject(promotion, *_CODE_REQUIRED)
 
 
 def _audience(promotion: Promotion, receipt: Receipt,

@@ -174,8 +174,7 @@ def apply_promotions(promotions: Sequence[Promotion], receipt: Receipt,
                      context: PromotionContext) -> PromotionOutcome:
     """Apply `promotions` to `receipt` (see the module docstring for the stacking rules)."""
     ordered, known = plans_of(promotions)
-    _check_receipt(receipt)
-    amounts = [line.amount for line in receipt.lines]
+    amounts = _amounts(receipt)
     table = ReceiptLines(receipt.lines)
     work = _Work(receipt, table, amounts)
     for presented in context.codes:
@@ -185,10 +184,13 @@ def apply_promotions(promotions: Sequence[Promotion], receipt: Receipt,
                 f"promo code {presented.code} is not valid for this purchase"))
     candidates = []
     rejected, hints, control = work.rejected, work.hints, work.control
-    usage = context.usage
+    usage, coded = context.usage, bool(context.codes)
     for plan in ordered:
         if plan.unconditional and plan.promotion_id not in usage:
             candidates.append(_Candidate(plan, _NO_LIMIT, table))  # what screen would pass
+            continue
+        if not coded and plan.code_refusal is not None:  # what screen would refuse
+            rejected.append(plan.code_refusal)
             continue
         screening = screen(plan.promotion, receipt, context, amounts, table)
         if screening.control is not None:
@@ -216,13 +218,22 @@ _PRIORITY = operator.attrgetter("plan.priority")  # a candidate's
 _NO_LIMIT = Budget()
 
 
-def _check_receipt(receipt: Receipt) -> None:
-    if len(receipt.lines) > MAX_LINES:
+def _amounts(receipt: Receipt) -> list[int]:
+    """The receipt checked, and its line amounts (as `Line.amount`), in one pass."""
+    lines = receipt.lines
+    if len(lines) > MAX_LINES:
         raise InvalidInput(f"at most {MAX_LINES} lines per receipt", code="too_many_lines")
     if receipt.occurred_at.tzinfo is None:
         raise InvalidInput("occurred_at needs a time zone", code="invalid_time")
-    if any(line.unit_price < 0 or line.quantity <= 0 for line in receipt.lines):
-        raise InvalidInput("line prices must be >= 0 and quantities > 0", code="invalid_line")
+    amounts = []
+    for line in lines:
+        price = line.unit_price
+        num, den = line.quantity.as_integer_ratio()  # den > 0: num <= 0 is quantity <= 0
+        if price < 0 or num <= 0:
+            raise InvalidInput("line prices must be >= 0 and quantities > 0",
+                               code="invalid_line")
+        amounts.append((2 * price * num + den) // (2 * den))
+    return amounts
 
 
 def _grant(candidate: _Candidate, work: _Work) -> Grant:
@@ -352,7 +363,8 @@ def _record(plan: Plan, granted: Grant, amount: int, cut: bool, budget: Budget,
     if not promotion.combinable_with_points:
         work.no_points.update(range(len(work.remaining)) if granted.receipt_level
                               else granted.claimed)
-    line_ids = work.ids(granted.claimed) if granted.claimed else ()
+    ids = work.line_ids  # claimed lines come in receipt order from every reward kind
+    line_ids = tuple([ids[i] for i in granted.claimed]) if granted.claimed else ()
     if granted.points:
         work.bonuses.append(PointsBonus(pid, granted.points))
     if granted.factor is not None:
