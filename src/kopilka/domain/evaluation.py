@@ -568,8 +568,10 @@ def _promotion_points(plan: _Plan, promo: PromotionOutcome, receipt: Receipt,
         if activates is not None and activates > at:
             pending += points
         for i in shown.get(promotion_id, ()):
-            e = applied[i]  # replace(e, points=points), built directly
-            applied[i] = Effect(e.kind, e.code, e.name, e.amount, points, e.line_ids, e.rule)
+            e = applied[i]  # replace(e, points=points), built directly when they differ
+            if e.points != points:
+                applied[i] = Effect(e.kind, e.code, e.name, e.amount, points, e.line_ids,
+                                    e.rule)
     if grants:  # the points per line: what the program gave, plus each grant
         per_line = [sum(column) for column in zip(per_line, *(g[1] for g in grants),
                                                    strict=True)]
