@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import pytest
@@ -91,6 +92,16 @@ def make_library(url: str, clock: FixedClock | None = None, *, pool_size: int = 
     init_database(db)
     settings = Settings(database_url=url, env="test", otp_sender="memory")
     return build(settings, clock=clock, db=db)
+
+
+@contextmanager
+def another_node(url: str, clock: FixedClock | None = None) -> Iterator[Kopilka]:
+    """Another API node on the same database: its own engine and its own snapshots."""
+    other = make_library(url, clock)
+    try:
+        yield other
+    finally:
+        other.db.dispose()
 
 
 @pytest.fixture

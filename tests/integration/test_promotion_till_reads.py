@@ -23,7 +23,7 @@ from kopilka.app import promotion_till as PT
 from kopilka.app.library import Kopilka
 from kopilka.app.ports import FixedClock
 from kopilka.app.program_document import parse_program
-from tests.conftest import make_library
+from tests.conftest import another_node
 from tests.integration.test_promotion_till import PROGRAM, applied, promote, rejected_codes
 from tests.integration.test_till_flow import enrol, line, receipt
 
@@ -39,12 +39,8 @@ def k(kopilka: Kopilka) -> Kopilka:
 
 @pytest.fixture
 def till(k: Kopilka, db_url: str, clock: FixedClock) -> Iterator[Kopilka]:
-    """Another node on the same database: its own engine, its own snapshot."""
-    other = make_library(db_url, clock)
-    try:
+    with another_node(db_url, clock) as other:
         yield other
-    finally:
-        other.db.dispose()
 
 
 class _Counted:

@@ -17,7 +17,7 @@ from kopilka.app import promotion_till as PT
 from kopilka.app.library import Kopilka
 from kopilka.app.ports import FixedClock
 from kopilka.app.program_document import parse_program
-from tests.conftest import make_library
+from tests.conftest import another_node, make_library
 from tests.integration.test_promotion_till import PROGRAM, applied, rejected_codes
 from tests.integration.test_till_flow import enrol, line, receipt
 
@@ -31,12 +31,8 @@ def admin(kopilka: Kopilka) -> Kopilka:
 
 @pytest.fixture
 def till(admin: Kopilka, db_url: str, clock: FixedClock) -> Iterator[Kopilka]:
-    """Another node on the same database: its own engine, its own snapshot."""
-    other = make_library(db_url, clock)
-    try:
+    with another_node(db_url, clock) as other:
         yield other
-    finally:
-        other.db.dispose()
 
 
 def discount(k: Kopilka, member_id: str, receipt_id: str = "r") -> str:
