@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from kopilka.domain.allocation import allocate, distribute_remainders
 from kopilka.domain.errors import InvalidInput
+from kopilka.domain.kept import PerObject
 from kopilka.domain.points import PointCurrency, Rounding, format_money
 from kopilka.domain.program import (
     Condition,
@@ -478,19 +479,9 @@ def _promotion_effects(promo: PromotionOutcome, ids: tuple[str, ...], applied: l
 
 
 # The engine hands out the same (frozen) refusal objects receipt after receipt: each one's
-# Rejection is made once, kept by id(refusal) with the refusal (so its id stays unique).
-_REJECTIONS: dict[int, tuple[PromotionRejection, Rejection]] = {}
-
-
-def _rejection(refusal: PromotionRejection) -> Rejection:
-    """Rejection(code, reason, promotion id or "") of a promotion's refusal."""
-    made = _REJECTIONS.get(id(refusal))
-    if made is None or made[0] is not refusal:
-        if len(_REJECTIONS) >= 8192:
-            _REJECTIONS.clear()
-        made = _REJECTIONS[id(refusal)] = (refusal, Rejection(
-            refusal.code, refusal.reason, refusal.promotion_id or ""))
-    return made[1]
+# Rejection (code, reason, promotion id or "") is made once.
+_rejection: PerObject[PromotionRejection, Rejection] = PerObject(
+    lambda refusal: Rejection(refusal.code, refusal.reason, refusal.promotion_id or ""))
 
 
 def _anonymous(program: Program, promo: PromotionOutcome, ids: tuple[str, ...],
@@ -537,10 +528,8 @@ def _promotion_points(plan: _Plan, promo: PromotionOutcome, receipt: Receipt,
     for bonus in promo.points_bonuses:
         points = bonus.points
         if points > 0:
-            if weight_sum:  # allocate(points, weights), the weights' sum known
-                shares = [points * w for w in weights]
-                lines = distribute_remainders(points, [x // weight_sum for x in shares],
-                                              [x % weight_sum for x in shares])
+            if weight_sum:
+                lines = allocate(points, weights)
             else:
                 lines = [points] + [0] * (n - 1)
             grants.append((bonus.promotion_id, lines))

@@ -4,7 +4,8 @@ The promotions in force come back receipt after receipt as the same frozen objec
 the engine needs of each is worked out once and kept with it: its `Plan` (the grant and reads
 functions of its reward, its rule text, whether screening can refuse it at all, its refusal
 when it reads no line), the plans in order for the last sequence of promotions seen
-(`plans_of`), and its refusals at application (`kept_refusal`). Nothing kept changes a result.
+(`plans_of`), and its refusals at application (`Plan.refusal`). Nothing kept changes a
+result.
 """
 
 from __future__ import annotations
@@ -40,7 +41,8 @@ class Plan:
     read, its rule text."""
 
     __slots__ = ("promotion", "promotion_id", "priority", "reward", "give", "read", "rule",
-                 "effect", "unconditional", "code_refusal", "idle_unread", "idle_refusal")
+                 "effect", "unconditional", "code_refusal", "idle_unread", "idle_refusal",
+                 "refusals")
 
     def __init__(self, promotion: Promotion) -> None:
         self.promotion = promotion
@@ -61,6 +63,23 @@ class Plan:
             isinstance(reward, PercentOff | AmountOff | PointsMultiplier)
             and not reward.goods.empty)
         self.idle_refusal: tuple[PromotionRejection, str | None] | None = None
+        self.refusals: dict[tuple[str, str], tuple[PromotionRejection, str | None]] = {}
+
+    def refusal(self, code: str, detail: str, reason: Callable[[], str],
+                hint: Callable[[], str] | None = None) -> tuple[PromotionRejection, str | None]:
+        """PromotionRejection(id, code, "name: reason()") and hint() (None: no hint), made once
+        per code and `detail` (what the reason and hint are made of: the shortfall, the
+        group's winner). Refusals are frozen: sharing one changes nothing, and evaluation
+        makes each one's Rejection once."""
+        made = self.refusals.get((code, detail))
+        if made is None:
+            if len(self.refusals) >= 256:  # shortfalls vary with the basket: bounded
+                self.refusals.clear()
+            promotion = self.promotion
+            made = self.refusals[code, detail] = (
+                PromotionRejection(promotion.promotion_id, code, f"{promotion.name}: {reason()}"),
+                hint() if hint is not None else None)
+        return made
 
 
 def check_promotions(promotions: Sequence[Promotion]) -> None:
@@ -92,30 +111,3 @@ def plans_of(promotions: Sequence[Promotion]) -> tuple[list[Plan], frozenset[str
     known = frozenset(p.promotion_id for p in promotions)
     _LAST[:] = [(tuple(promotions), ordered, known)]
     return ordered, known
-
-
-# A refusal at application (and its hint) depends only on the promotion, its code and one
-# detail (the shortfall, the group's winner): made once per promotion object and kept, like
-# the screening refusals (promotion_rules._Checks.refused). Refusals are frozen: sharing one
-# changes nothing, and evaluation makes each one's Rejection once.
-_REFUSALS: dict[int, tuple[Promotion, dict[tuple[str, str], tuple[PromotionRejection,
-                                                                   str | None]]]] = {}
-
-
-def kept_refusal(promotion: Promotion, code: str, detail: str, reason: Callable[[], str],
-             hint: Callable[[], str] | None = None) -> tuple[PromotionRejection, str | None]:
-    """PromotionRejection(id, code, "name: reason()") and hint() (None: no hint), made once
-    per promotion object, code and `detail` (what the reason and hint are made of)."""
-    known = _REFUSALS.get(id(promotion))
-    if known is None or known[0] is not promotion:
-        if len(_REFUSALS) >= 8192:
-            _REFUSALS.clear()
-        known = _REFUSALS[id(promotion)] = (promotion, {})  # holds it: its id stays unique
-    made = known[1].get((code, detail))
-    if made is None:
-        if len(known[1]) >= 256:
-            known[1].clear()
-        made = known[1][code, detail] = (
-            PromotionRejection(promotion.promotion_id, code, f"{promotion.name}: {reason()}"),
-            hint() if hint is not None else None)
-    return made

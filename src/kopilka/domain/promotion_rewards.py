@@ -36,6 +36,7 @@ from typing import Any, ClassVar, TypeVar
 from kopilka.domain.allocation import allocate
 from kopilka.domain.errors import InvalidInput
 from kopilka.domain.evaluation import Line
+from kopilka.domain.kept import PerObject
 from kopilka.domain.points import format_money
 from kopilka.domain.program import Goods
 from kopilka.domain.promotion_grants import Grant, ReceiptLines
@@ -454,21 +455,17 @@ def _buy_get(reward: BuyXGetY | CheapestFree, table: ReceiptLines, remaining: Se
         i for i in {*got, *bought} if got.get(i) or bought.get(i))))
 
 
-_REMEMBERED: dict[int, tuple[Reward, dict[tuple[int, ...], Grant]]] = {}  # by id(reward)
+_grants_of: PerObject[Reward, dict[tuple[int, ...], Grant]] = PerObject(lambda _: {}, 4096)
 
 
 def _remembered(reward: Reward) -> dict[tuple[int, ...], Grant]:
     """Grants of this reward object that depend only on a few numbers (the receipt's line
     count, unit counts), kept across receipts: grants are never changed, so sharing one
     changes nothing."""
-    known = _REMEMBERED.get(id(reward))
-    if known is None or known[0] is not reward:
-        if len(_REMEMBERED) >= 4096:
-            _REMEMBERED.clear()
-        known = _REMEMBERED[id(reward)] = (reward, {})  # holds the reward: its id stays unique
-    if len(known[1]) >= 256:
-        known[1].clear()
-    return known[1]
+    known = _grants_of(reward)
+    if len(known) >= 256:
+        known.clear()
+    return known
 
 
 def _shortfall(reward: BuyXGetY | CheapestFree, table: ReceiptLines, buy_goods: Goods,

@@ -35,6 +35,7 @@ from enum import StrEnum
 
 from kopilka.domain.errors import InvalidInput
 from kopilka.domain.evaluation import Receipt
+from kopilka.domain.kept import PerObject
 from kopilka.domain.points import format_money
 from kopilka.domain.program import Channel, Goods, Hours
 from kopilka.domain.promotion_rewards import ReceiptLines, Reward, goods_text
@@ -250,19 +251,12 @@ class _Checks:
         self.refused: dict[tuple[str, str], Screening] = {}
 
 
-_CHECKS: dict[int, _Checks] = {}  # by id(promotion); the checks hold it, so ids stay unique
 _UNUSED = PromotionUsage()
 _UNLIMITED = Budget()
 _PASSED = Screening()
 
 
-def _checks(promotion: Promotion) -> _Checks:
-    checks = _CHECKS.get(id(promotion))
-    if checks is None or checks.promotion is not promotion:
-        if len(_CHECKS) >= 8192:
-            _CHECKS.clear()
-        checks = _CHECKS[id(promotion)] = _Checks(promotion)
-    return checks
+_checks: PerObject[Promotion, _Checks] = PerObject(_Checks)
 
 
 def unconditional(promotion: Promotion) -> bool:
@@ -279,9 +273,7 @@ def screen(promotion: Promotion, receipt: Receipt, context: PromotionContext,
     """Whether `promotion` may apply to `receipt` (see the module docstring for the order).
     `amounts` are the receipt's line amounts before promotions; `table` the receipt's lines
     read once (`ReceiptLines`, made here when needed and not given)."""
-    checks = _CHECKS.get(id(promotion))
-    if checks is None or checks.promotion is not promotion:
-        checks = _checks(promotion)
+    checks = _checks(promotion)
     usage = context.usage.get(promotion.promotion_id, _UNUSED)
     refusal = ((checks.window and _window(promotion, receipt.occurred_at))
                or (promotion.requires_code and _code(promotion, context))

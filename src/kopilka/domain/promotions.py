@@ -62,7 +62,7 @@ from kopilka.domain.promotion_outcome import (
     PointsBonus,
     PromotionOutcome,
 )
-from kopilka.domain.promotion_plans import MAX_PROMOTIONS, Plan, kept_refusal, plans_of
+from kopilka.domain.promotion_plans import MAX_PROMOTIONS, Plan, plans_of
 from kopilka.domain.promotion_rewards import (
     AmountOff,
     BuyXGetY,
@@ -158,12 +158,9 @@ class _Work:
         self.consumption: list[Consumption] = []
         self.no_points: set[int] = set()
         self.free_delivery = False
+        # per line: may a stackable / non-stackable promotion use it (`_record` keeps them)
         self.open_stackable = [True] * n  # claims[i] != CLOSED
         self.open_alone = [True] * n  # claims[i] == OPEN
-
-    def open_for(self, stackable: bool) -> list[bool]:
-        """Per line: may a (non-)stackable promotion use it? (`_record` keeps these current.)"""
-        return self.open_stackable if stackable else self.open_alone
 
     def ids(self, indexes: Sequence[int]) -> tuple[str, ...]:
         line_ids = self.line_ids
@@ -280,7 +277,7 @@ def _apply(candidate: _Candidate, work: _Work) -> None:
     group = promotion.exclusivity_group
     if group is not None and group in work.groups:
         winner = work.groups[group]
-        work.rejected.append(kept_refusal(promotion, "exclusive_group_lost", winner, lambda: (
+        work.rejected.append(candidate.plan.refusal("exclusive_group_lost", winner, lambda: (
             f"only one promotion of group {group} applies, and {winner} did"))[0])
         return
     if candidate.idle:  # what _refuse gives a grant of nothing on no line, made once
@@ -313,7 +310,7 @@ def _refuse(candidate: _Candidate, granted: Grant, work: _Work) -> None:
     else:
         taken = not grant(promotion.reward, work.receipt.lines, work.remaining,
                           [True] * len(work.remaining), work.table).empty
-    refusal, hint = _refusal_of(promotion, granted, taken)
+    refusal, hint = _refusal_of(candidate.plan, granted, taken)
     if hint is not None:
         work.hints.append(hint)
     work.rejected.append(refusal)
@@ -323,24 +320,23 @@ def _idle_refusal(candidate: _Candidate, work: _Work) -> tuple[PromotionRejectio
     """The refusal of a promotion that reads no line of the receipt (`_Candidate.idle`): its
     grant on no line is nothing, whatever the receipt, and no line it reads can be taken.
     Kept on the plan (made the same by any thread that makes it)."""
-    made = candidate.plan.idle_refusal = _refusal_of(candidate.promotion,
-                                                     _grant(candidate, work), False)
+    plan = candidate.plan
+    made = plan.idle_refusal = _refusal_of(plan, _grant(candidate, work), False)
     return made
 
 
-def _refusal_of(promotion: Promotion, granted: Grant,
-                taken: bool) -> tuple[PromotionRejection, str | None]:
+def _refusal_of(plan: Plan, granted: Grant, taken: bool) -> tuple[PromotionRejection, str | None]:
     """Why a promotion whose grant is empty is refused, and its hint (None: none)."""
     if taken:
-        return kept_refusal(promotion, "lines_taken", "", lambda: (
+        return plan.refusal("lines_taken", "", lambda: (
             "its lines were taken by promotions applied before it"))
     shortfall = granted.shortfall
     if shortfall:
-        return kept_refusal(promotion, "condition_not_met", shortfall, lambda: (
+        name = plan.promotion.name
+        return plan.refusal("condition_not_met", shortfall, lambda: (
             f"the basket lacks: {shortfall}"), lambda: (
-            f"{shortfall[0].upper()}{shortfall[1:]} to get {promotion.name}"))
-    return kept_refusal(promotion, "no_benefit", "", lambda: (
-        "nothing on this receipt it can discount"))
+            f"{shortfall[0].upper()}{shortfall[1:]} to get {name}"))
+    return plan.refusal("no_benefit", "", lambda: "nothing on this receipt it can discount")
 
 
 def _record(plan: Plan, granted: Grant, amount: int, cut: bool, budget: Budget,
