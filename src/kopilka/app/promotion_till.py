@@ -14,7 +14,7 @@ names separated by commas ("vip,coffee-lovers"), set through the members API.
 from __future__ import annotations
 
 import weakref
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
@@ -108,11 +108,6 @@ def _rebuild(uow: UnitOfWork, known: Active) -> Active:
     return found
 
 
-def in_force(uow: UnitOfWork) -> tuple[Promotion, ...]:
-    """The active promotions, in id order."""
-    return active(uow).promotions
-
-
 def limited(promotion: Promotion) -> bool:
     """Whether confirming must lock the promotion's counters (it limits something shared)."""
     limits = promotion.limits
@@ -150,7 +145,7 @@ class _Asks:
     def of(cls, found: Active, member_id: str | None, at: datetime) -> _Asks:
         known = member_id is not None
         return cls(found.limited, member_id,
-                   _period_starts(found.per_member, at) if known else {},
+                   _period_starts(found.per_member, at, _per_member) if known else {},
                    attributes=known and found.segments,
                    purchased=bool(member_id) and found.first_purchase)
 
@@ -172,20 +167,27 @@ class _Asks:
             repo.has_purchases(member_id) if self.purchased else None)
 
 
-def _period_starts(promotions: tuple[Promotion, ...], at: datetime) -> dict[str, datetime | None]:
-    """Each promotion's per-member period start for `at` (worked out once per period)."""
+def _period_starts(promotions: tuple[Promotion, ...], at: datetime,
+                   period_of: Callable[[Promotion], Period]) -> dict[str, datetime | None]:
+    """Each promotion's period start for `at` (None: ever), worked out once per period."""
     starts: dict[Period, datetime | None] = {}
     found = {}
     for p in promotions:
-        period = p.limits.per_member_period
-        start = starts.get(period, _UNSET)
-        if start is _UNSET:
-            start = starts[period] = period_start(period, at)
-        found[p.promotion_id] = start
+        period = period_of(p)
+        if period not in starts:
+            starts[period] = period_start(period, at)
+        found[p.promotion_id] = starts[period]
     return found
 
 
-_UNSET: Any = object()
+def _per_member(promotion: Promotion) -> Period:
+    return promotion.limits.per_member_period
+
+
+def _per_store(promotion: Promotion) -> Period:
+    return promotion.limits.per_store_period
+
+
 FOLDED_TRIES = 3  # snapshots rebuilt while promotions change, before reading apart
 
 
@@ -221,8 +223,8 @@ def prepare(uow: UnitOfWork, *, member: dict[str, Any] | None, store_id: str, ch
     presented, used, refused = _codes(uow, codes, member_id, lock=confirm)
     if reads is None:
         reads = _Asks.of(found, member_id, at).apart(uow, found.fingerprint, locked)
-    store_uses = uow.promotions.store_use_counts(store_id, {
-        p.promotion_id: period_start(p.limits.per_store_period, at) for p in found.per_store})
+    store_uses = uow.promotions.store_use_counts(
+        store_id, _period_starts(found.per_store, at, _per_store))
     usage = {p.promotion_id: _usage(p, reads.counters.get(p.promotion_id, (0, 0, 0)),
                                     reads.member_uses.get(p.promotion_id, 0),
                                     store_uses.get(p.promotion_id, 0))
