@@ -37,7 +37,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -186,6 +186,29 @@ def alternate(plain: Row, promoted: Row, rounds: int, k: Kopilka,
             log(f"  round {n + 1}/{rounds}, {row.operation}: {part.rate:,.0f} ops/s, "
                 f"p50 {part.p50_ms:.2f} ms")
     set_promotions(k, False)
+
+
+def measure_phases(report: Report, k: Kopilka, label: Row, args: argparse.Namespace,
+                   unit: str, measure: Callable[[Row, float, Any], Row], *, confirm: Any,
+                   calculate: Any) -> None:
+    """Confirm (the bench promotions made, and paused), then calculate without and with them
+    in alternating rounds; `measure(row, seconds, what)` runs one phase of `what` (a wrk
+    script, or a function to call) and fills `row`. The three rows go to the report."""
+    add_promotions(k)
+    where = f"{label.backend} {label.path}"
+    log(f"{where} confirm, {label.concurrency}, {args.seconds:g} s")
+    confirmed = measure(replace(label, operation="confirm"), args.seconds, confirm)
+    plain = replace(label, operation="calculate")
+    promoted = replace(label, operation=f"calculate, {PROMOTIONS} promotions")
+    log(f"{where} calculate without and with {PROMOTIONS} promotions, {label.concurrency}, "
+        f"{args.rounds} alternating rounds of {args.seconds / args.rounds:g} s each")
+    alternate(plain, promoted, args.rounds, k,
+              lambda row, seconds: measure(row, seconds, calculate), args.seconds)
+    for row in (plain, promoted, confirmed):
+        report.rows.append(row)
+        log(f"  {row.operation}: {row.rate:,.0f} {unit}, p50 {row.p50_ms:.2f} ms, p99 "
+            f"{row.p99_ms:.2f} ms" + (f", {row.errors} errors ({row.note})" if row.errors
+                                      else ""))
 
 
 # --- receipts -----------------------------------------------------------------------------------
@@ -349,25 +372,11 @@ def http_phases(report: Report, scratch: Scratch, tmp: Path, url: str,
                    script=calculate, connections=args.connections, seconds=args.warmup, db=db)
     conns = f"{args.connections} conns"
     who = f"{len(ids):,} with history"
-    add_promotions(k)
-    log(f"PostgreSQL HTTP confirm, {conns}, {args.seconds:g} s")
-    row = run_wrk_script(args.wrk, server, tmp, Row("PostgreSQL", "HTTP", "confirm", conns, who),
-                         script=confirm, connections=args.connections, seconds=args.seconds,
-                         db=db)
-    rows = [row]
-    rows[:0] = plain, promoted = (Row("PostgreSQL", "HTTP", "calculate", conns, who),
-                                  Row("PostgreSQL", "HTTP", f"calculate, {PROMOTIONS} promotions",
-                                      conns, who))
-    log(f"PostgreSQL HTTP calculate without and with {PROMOTIONS} promotions, {conns}, "
-        f"{args.rounds} alternating rounds of {args.seconds / args.rounds:g} s each")
-    alternate(plain, promoted, args.rounds, k, lambda label, seconds: run_wrk_script(
-        args.wrk, server, tmp, label, script=calculate, connections=args.connections,
-        seconds=seconds, db=db), args.seconds)
-    for row in rows:
-        report.rows.append(row)
-        log(f"  {row.operation}: {row.rate:,.0f} req/s, p50 {row.p50_ms:.2f} ms, p99 "
-            f"{row.p99_ms:.2f} ms" + (f", {row.errors} errors ({row.note})" if row.errors
-                                      else ""))
+    measure_phases(report, k, Row("PostgreSQL", "HTTP", "", conns, who), args, "req/s",
+                   lambda label, seconds, script: run_wrk_script(
+                       args.wrk, server, tmp, label, script=script,
+                       connections=args.connections, seconds=seconds, db=db),
+                   confirm=confirm, calculate=calculate)
     if server.proc.poll() is not None:
         report.notes.append(f"PostgreSQL server died during the run:\n{server.tail()}")
     stop_process(server.proc)
@@ -416,23 +425,11 @@ def sqlite_phases(report: Report, scratch: Scratch, tmp: Path,
     def confirm(rng: random.Random, seq: str) -> None:
         k.confirm(receipt(rng, rng.choice(ids), f"{run}-{seq}"), caller=TILL)
 
-    add_promotions(k)
-    log(f"SQLite in-process confirm, 1 thread, {args.seconds:g} s")
-    rows = [run_in_process(Row("SQLite", "in-process", "confirm", "1 thread", who), confirm,
-                           threads=1, seconds=args.seconds, warmup=args.warmup, db=None)]
-    rows[:0] = plain, promoted = (Row("SQLite", "in-process", "calculate", "1 thread", who),
-                                  Row("SQLite", "in-process",
-                                      f"calculate, {PROMOTIONS} promotions", "1 thread", who))
-    log(f"SQLite in-process calculate without and with {PROMOTIONS} promotions, 1 thread, "
-        f"{args.rounds} alternating rounds of {args.seconds / args.rounds:g} s each")
-    alternate(plain, promoted, args.rounds, k, lambda label, seconds: run_in_process(
-        label, calculate, threads=1, seconds=seconds, warmup=args.warmup / args.rounds,
-        db=None), args.seconds)
-    for row in rows:
-        report.rows.append(row)
-        log(f"  {row.operation}: {row.rate:,.0f} ops/s, p50 {row.p50_ms:.2f} ms, p99 "
-            f"{row.p99_ms:.2f} ms" + (f", {row.errors} errors ({row.note})" if row.errors
-                                      else ""))
+    measure_phases(report, k, Row("SQLite", "in-process", "", "1 thread", who), args, "ops/s",
+                   lambda label, seconds, work: run_in_process(
+                       label, work, threads=1, seconds=seconds,
+                       warmup=args.warmup * seconds / args.seconds, db=None),
+                   confirm=confirm, calculate=calculate)
     pure = pure_evaluation(k, ids, args)
     check_ledger(report, "SQLite", k)
     return pure
