@@ -16,6 +16,7 @@ from kopilka.domain.staff import Permission
 from kopilka.entrypoints.web.i18n import N_
 from kopilka.entrypoints.web.rendering import render
 from kopilka.entrypoints.web.routes.audit_diff import entry_diff
+from kopilka.entrypoints.web.routes.common import query_fields
 from kopilka.entrypoints.web.routes.period_filter import period
 from kopilka.entrypoints.web.security import Lib, StaffContext, permitted
 
@@ -43,11 +44,6 @@ BAD_FILTER = N_("Check the filter: dates are YYYY-MM-DD and the period must not 
                 "it starts.")
 
 
-def _filters(request: Request) -> dict[str, str]:
-    return {name: (request.query_params.get(name) or "").strip()[:FIELD_MAX]
-            for name in FILTER_FIELDS}
-
-
 def library_filters(given: dict[str, str]) -> dict[str, Any]:
     """The form's fields as `Kopilka.audit_log` / `audit_csv` keyword arguments."""
     since, until = period(given["from"], given["to"])
@@ -62,7 +58,7 @@ def _staff_names(lib: Kopilka) -> list[dict[str, Any]]:
 
 @router.get("/audit")
 def index(request: Request, who: Auditor, lib: Lib, cursor: str | None = None) -> Response:
-    given = _filters(request)
+    given = query_fields(request, FILTER_FIELDS, FIELD_MAX)
     query = urlencode({k: v for k, v in given.items() if v})
     context: dict[str, Any] = {"filters": given, "query": query, "staff_list": _staff_names(lib),
                                "actions": ACTION_NAMES, "object_types": OBJECT_TYPES,
@@ -82,7 +78,7 @@ def index(request: Request, who: Auditor, lib: Lib, cursor: str | None = None) -
 def export(request: Request, who: Auditor, lib: Lib) -> Response:
     """The filtered log as a CSV download (a BOM first, so spreadsheet programs read the
     Cyrillic names as UTF-8)."""
-    given = _filters(request)
+    given = query_fields(request, FILTER_FIELDS, FIELD_MAX)
     try:
         filters = library_filters(given)
     except DomainError:

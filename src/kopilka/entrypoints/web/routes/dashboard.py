@@ -20,12 +20,12 @@ from markupsafe import Markup
 from starlette.responses import Response
 
 from kopilka.app import analytics
-from kopilka.app.library import Kopilka
 from kopilka.domain.errors import DomainError, InvalidInput
 from kopilka.domain.staff import Permission
 from kopilka.entrypoints.web import charts, i18n
 from kopilka.entrypoints.web.i18n import N_
 from kopilka.entrypoints.web.rendering import DISPLAY_TZ, language_of, render
+from kopilka.entrypoints.web.routes.common import query_fields, stores
 from kopilka.entrypoints.web.routes.period_filter import day
 from kopilka.entrypoints.web.security import Lib, StaffContext, permitted
 
@@ -35,7 +35,6 @@ PRESETS = {"7d": N_("Last 7 days"), "30d": N_("Last 30 days"), "month": N_("This
            "last_month": N_("Last month"), "90d": N_("Last 90 days"), "year": N_("Last year")}
 DEFAULT_PRESET = "30d"
 FIELD_MAX = 100
-STORE_PAGES = 20  # of 100 stores each
 ERRORS = {
     "invalid_date": N_("A date is written YYYY-MM-DD (for example 2026-03-31)."),
     "date_out_of_range": N_("Dates must be between the years 2000 and 2999."),
@@ -99,20 +98,6 @@ def choose(params: dict[str, str], today: date) -> Choice:
     return Choice(start, end, preset, store_id)
 
 
-def stores(lib: Kopilka) -> list[dict[str, str]]:
-    """Every store (id and name) for the picker, by name."""
-    found: list[dict[str, str]] = []
-    cursor = None
-    for _ in range(STORE_PAGES):
-        page = lib.partners(limit=100, cursor=cursor)
-        found += [{"store_id": s["store_id"], "name": s["name"]}
-                  for p in page["items"] for s in p["stores"]]
-        cursor = page["next_cursor"]
-        if cursor is None:
-            break
-    return sorted(found, key=lambda s: (s["name"].lower(), s["store_id"]))
-
-
 def bucket_label(language: str) -> charts.BucketLabel:
     """'24 Nov' for a day, '17 Nov – 23 Nov' for a week, in the reader's language."""
     def label(first: date, last: date) -> str:
@@ -131,14 +116,9 @@ def _chart_specs(request: Request, found: dict[str, Any]) -> dict[str, Markup]:
     return {spec_id: Markup(charts.spec_json(spec)) for spec_id, spec in specs.items()}
 
 
-def _params(request: Request) -> dict[str, str]:
-    return {name: (request.query_params.get(name) or "").strip()[:FIELD_MAX]
-            for name in ("period", "from", "to", "store")}
-
-
 @router.get("/dashboard")
 def index(request: Request, who: Viewer, lib: Lib) -> Response:
-    params = _params(request)
+    params = query_fields(request, ("period", "from", "to", "store"), FIELD_MAX)
     today = lib.clock.now().astimezone(DISPLAY_TZ).date()
     context: dict[str, Any] = {"params": params, "presets": PRESETS, "stores": stores(lib),
                                "reasons": REASONS, "today": today, "choice": None,

@@ -25,6 +25,7 @@ from kopilka.entrypoints.web.routes import preview_form as PF
 from kopilka.entrypoints.web.routes import program_fields as F
 from kopilka.entrypoints.web.routes.document_editor import (
     editor,
+    errors_at,
     local_minute,
     parse_local_minute,
     placed_errors,
@@ -91,7 +92,7 @@ def _edit_page(request: Request, lib: Lib, text: str, *, effective_from: str,
     errors = errors or []
     fields = F.fields_of(F.load(text))
     for name, field in fields["scalars"].items():
-        field["errors"] = [e["msg"] for e in errors if e["where"] == field["path"]]
+        field["errors"] = errors_at(errors, field["path"])
         field["name"] = name
     for tier in fields["tiers"]:
         tier["errors"] = [e["msg"] for e in errors

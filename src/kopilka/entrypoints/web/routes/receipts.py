@@ -14,7 +14,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from starlette.datastructures import FormData
 from starlette.responses import RedirectResponse, Response
 
@@ -24,6 +24,7 @@ from kopilka.domain.errors import DomainError, InvalidInput
 from kopilka.domain.staff import Permission
 from kopilka.entrypoints.web.i18n import N_
 from kopilka.entrypoints.web.rendering import render
+from kopilka.entrypoints.web.routes.common import Form, query_fields, stores
 from kopilka.entrypoints.web.routes.period_filter import period
 from kopilka.entrypoints.web.security import Lib, StaffContext, permitted
 
@@ -62,25 +63,12 @@ SEARCH_MESSAGES = {
 }
 
 
-async def form_of(request: Request) -> FormData:
-    return await request.form()
-
-
-Form = Annotated[FormData, Depends(form_of)]
-
-
 def _path(store_id: str, receipt_id: str) -> str:
     return f"/console/receipts/{quote(store_id, safe='')}/{quote(receipt_id, safe='')}"
 
 
 def _store_names(lib: Kopilka) -> dict[str, str]:
-    return {s["store_id"]: s["name"] for p in lib.partners(limit=100)["items"]
-            for s in p["stores"]}
-
-
-def _filters(request: Request) -> dict[str, str]:
-    return {name: (request.query_params.get(name) or "").strip()[:FIELD_MAX]
-            for name in FILTER_FIELDS}
+    return {s["store_id"]: s["name"] for s in stores(lib)}
 
 
 def _query(given: dict[str, str]) -> ReceiptQuery:
@@ -93,7 +81,7 @@ def _query(given: dict[str, str]) -> ReceiptQuery:
 
 @router.get("/receipts")
 def index(request: Request, who: Viewer, lib: Lib, cursor: str | None = None) -> Response:
-    given = _filters(request)
+    given = query_fields(request, FILTER_FIELDS, FIELD_MAX)
     context: dict[str, Any] = {
         "filters": given, "query": urlencode({k: v for k, v in given.items() if v}),
         "stores": _store_names(lib), "status_names": STATUS_NAMES, "found": None,

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from starlette.datastructures import FormData
 from starlette.responses import RedirectResponse, Response
 
@@ -17,6 +17,7 @@ from kopilka.domain.errors import DomainError
 from kopilka.domain.staff import PASSWORD_MIN_LENGTH, Permission, Role
 from kopilka.entrypoints.web.i18n import N_
 from kopilka.entrypoints.web.rendering import render
+from kopilka.entrypoints.web.routes.common import Form
 from kopilka.entrypoints.web.security import Lib, StaffContext, permitted
 
 router = APIRouter()
@@ -43,13 +44,6 @@ DONE = {"created": N_("The account is created: its owner can sign in now."),
         "deactivated": N_("The account is deactivated; its sessions were ended."),
         "reactivated": N_("The account is active again."),
         "password": N_("The password is set; the person's open sessions were ended.")}
-
-
-async def form_of(request: Request) -> FormData:
-    return await request.form()
-
-
-Form = Annotated[FormData, Depends(form_of)]
 
 
 def _field(form: FormData, name: str, limit: int = FIELD_MAX) -> str:
