@@ -60,7 +60,6 @@ NO_NON_MEMBER_RECEIPTS = (
 EXPIRY_HAS_NO_STORE = "expiry burns members' lots, not a store's sales: it has no store"
 EARN_CODES = frozenset({Code.EARN.value, Code.BONUS.value})
 SPEND_CODES = frozenset({Code.SPEND.value, Code.CAPTURE.value})
-MEMBER_ACCOUNTS = (Account.AVAILABLE.value, Account.PENDING.value, Account.HELD.value)
 
 
 # --- what the SQL adapter returns ------------------------------------------------------------

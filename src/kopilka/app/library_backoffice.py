@@ -23,9 +23,9 @@ class BackofficeMixin:
     def receipt_detail(self, store_id: str, receipt_id: str) -> dict[str, Any]:
         """`Kopilka.receipt` plus what the till sent (names, SKUs, channel, till, cashier),
         how much of each line is returned and left, and what returns and cancel undid."""
-        view = self.receipt(store_id, receipt_id)  # type: ignore[attr-defined]
         with self.db.read() as uow:  # type: ignore[attr-defined]
-            row = uow.receipts.get(store_id, receipt_id)
+            row, view = self._receipt_view(uow, store_id,  # type: ignore[attr-defined]
+                                           receipt_id)
         request, effects = row["request"], row["effects"]
         returned = effects.get("returned", {})
         sent = {line["line_id"]: line for line in request["lines"]}

@@ -40,8 +40,7 @@ class StaffDeskMixin:
             M.require_member(uow, member_id)
             found = []
             for brief in uow.receipts.of_member(member_id, limit=limit):
-                row = uow.receipts.get(brief["store_id"], brief["receipt_id"]) or {}
-                result = row.get("result") or {}
+                result = brief["result"] or {}
                 found.append({
                     "store_id": brief["store_id"], "receipt_id": brief["receipt_id"],
                     "status": brief["status"], "occurred_at": views.iso(brief["occurred_at"]),

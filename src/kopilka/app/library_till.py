@@ -115,13 +115,18 @@ class TillMixin:
     def receipt(self, store_id: str, receipt_id: str, *, caller: Any = None) -> dict[str, Any]:
         """A stored receipt; another partner's receipt is "not found" to a partner's key."""
         with self.db.read() as uow:
-            row = uow.receipts.get(store_id, receipt_id)
-            if row is None or not receipts.visible_to(row, caller):
-                raise NotFound(f"receipt {store_id}/{receipt_id} not found",
-                               code="receipt_not_found")
-            returns = [r["result"] for r in uow.receipts.returns_of(store_id, receipt_id)]
-            return {**row["result"], "status": row["status"], "returns": returns,
-                    "occurred_at": row["occurred_at"].isoformat()}
+            return self._receipt_view(uow, store_id, receipt_id, caller)[1]
+
+    def _receipt_view(self, uow: UnitOfWork, store_id: str, receipt_id: str,
+                      caller: Any = None) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The stored row and its view as `receipt` returns it (in the caller's transaction)."""
+        row = uow.receipts.get(store_id, receipt_id)
+        if row is None or not receipts.visible_to(row, caller):
+            raise NotFound(f"receipt {store_id}/{receipt_id} not found",
+                           code="receipt_not_found")
+        returns = [r["result"] for r in uow.receipts.returns_of(store_id, receipt_id)]
+        return row, {**row["result"], "status": row["status"], "returns": returns,
+                     "occurred_at": row["occurred_at"].isoformat()}
 
     def cancel_receipt(self, store_id: str, receipt_id: str, *, caller: Any = None,
                        idempotency_key: str | None = None) -> Any:

@@ -78,3 +78,10 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
 def read_transaction(engine: Engine) -> Iterator[Connection]:
     with engine.connect() as conn, conn.begin():
         yield conn
+
+
+def like_pattern(text: str, *, anywhere: bool = True) -> str:
+    """A LIKE pattern matching `text` literally (escape character backslash: pass
+    escape="\\"), anywhere in the value or (`anywhere=False`) at its start."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%" if anywhere else f"{escaped}%"

@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from kopilka.adapters.sql.engine import like_pattern
 from kopilka.adapters.sql.hot import HotPath
 from kopilka.adapters.sql.tables import (
     api_keys,
@@ -37,11 +38,6 @@ def _with_birth_month_day(values: dict[str, Any]) -> dict[str, Any]:
     return {**values, "birth_month_day": month_day(birth) if birth is not None else None}
 
 
-def _like(text: str, *, anywhere: bool = True) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%" if anywhere else f"{escaped}%"
-
-
 def _search_condition(phone: str | None, digits: str | None, card: str | None,
                       words: tuple[tuple[str, ...], ...]) -> Any:
     c = members.c
@@ -51,11 +47,11 @@ def _search_condition(phone: str | None, digits: str | None, card: str | None,
         return c.member_id.in_(sa.select(cards.c.member_id).where(cards.c.number == card))
     if digits is not None:
         by_card = sa.select(cards.c.member_id).where(
-            cards.c.number.like(_like(digits, anywhere=False), escape="\\"))
-        return sa.or_(c.phone.like(_like(digits), escape="\\"), c.member_id.in_(by_card))
+            cards.c.number.like(like_pattern(digits, anywhere=False), escape="\\"))
+        return sa.or_(c.phone.like(like_pattern(digits), escape="\\"), c.member_id.in_(by_card))
     if not words:
         return sa.false()
-    return sa.and_(*(sa.or_(*(column.ilike(_like(variant), escape="\\")
+    return sa.and_(*(sa.or_(*(column.ilike(like_pattern(variant), escape="\\")
                               for variant in variants
                               for column in (c.first_name, c.last_name)))
                      for variants in words))

@@ -8,6 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from kopilka.adapters.sql.engine import like_pattern
 from kopilka.adapters.sql.hot import HotPath
 from kopilka.adapters.sql.tables import program_versions, receipt_returns, receipts
 
@@ -84,7 +85,7 @@ class SqlReceipts:
 
     def of_member(self, member_id: str, *, limit: int) -> list[dict[str, Any]]:
         rows = self.conn.execute(sa.select(_r.store_id, _r.receipt_id, _r.receipt_key, _r.status,
-                                           _r.occurred_at, _r.total_payable)
+                                           _r.occurred_at, _r.total_payable, _r.result)
                                  .where(_r.member_id == member_id)
                                  .order_by(_r.occurred_at.desc()).limit(limit)).mappings()
         return [dict(r) for r in rows]
@@ -109,9 +110,8 @@ class SqlReceipts:
             if value is not None:
                 stmt = stmt.where(column == value)
         if receipt_id_prefix:
-            escaped = receipt_id_prefix.replace("\\", "\\\\").replace("%", "\\%") \
-                .replace("_", "\\_")
-            stmt = stmt.where(_r.receipt_id.like(f"{escaped}%", escape="\\"))
+            stmt = stmt.where(_r.receipt_id.like(like_pattern(receipt_id_prefix, anywhere=False),
+                                                  escape="\\"))
         if since is not None:
             stmt = stmt.where(_r.occurred_at >= since)
         if until is not None:
