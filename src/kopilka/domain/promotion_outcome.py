@@ -64,7 +64,12 @@ class PromotionOutcome:
     gifts: tuple[GiftItem, ...] = ()
     free_delivery: bool = False
     control: tuple[ControlDecision, ...] = ()
-    consumption: tuple[Consumption, ...] = ()
+
+    @property
+    def consumption(self) -> tuple[Consumption, ...]:
+        """What each applied promotion used: its effect's money and points, one use. Made
+        when asked (only confirming takes it off the budgets)."""
+        return tuple([Consumption(e.code, e.amount, e.points) for e in self.applied])
 
     @property
     def discount_total(self) -> int:

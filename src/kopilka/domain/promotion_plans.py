@@ -23,7 +23,7 @@ from kopilka.domain.promotion_rewards import (
     PointsMultiplier,
     describe,
     giver,
-    reader,
+    reads_of,
 )
 from kopilka.domain.promotion_rules import (
     Promotion,
@@ -50,7 +50,7 @@ class Plan:
         self.priority = promotion.priority
         self.reward = reward = promotion.reward
         self.give = giver(reward)
-        self.read = reader(reward)
+        self.read = reads_of(reward)
         self.rule = describe(reward)
         self.effect = reward.EFFECT
         # nothing in screening can refuse it or limit its budget: with no usage snapshot of

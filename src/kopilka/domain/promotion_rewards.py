@@ -201,13 +201,6 @@ def giver(reward: Reward) -> Callable[[Any, ReceiptLines, Sequence[int], Sequenc
     return give if give is not None else _kind(reward, _GIVERS)
 
 
-def reader(reward: Reward) -> Callable[[Any, ReceiptLines], tuple[int, ...]]:
-    """The reads function of the reward's kind: `reader(reward)(reward, table)` is
-    `reads(reward, table)` without the dispatch."""
-    read = _READS.get(type(reward))
-    return read if read is not None else _kind(reward, _READS)
-
-
 def _kind(reward: Reward, table: dict[type, _T]) -> _T:
     """The entry of the first reward kind `reward` is an instance of (a subclass)."""
     for kind, entry in table.items():
@@ -264,19 +257,47 @@ def _free_delivery(reward: FreeDelivery, table: ReceiptLines, remaining: Sequenc
 def reads(reward: Reward, table: ReceiptLines) -> tuple[int, ...]:
     """The lines whose remaining amount or openness `grant(reward, ...)` depends on (a
     superset): lines outside it neither change nor get anything it gives."""
-    return reader(reward)(reward, table)
+    return reads_of(reward)(table)
 
 
-def _goods_read(reward: PercentOff | AmountOff | FixedPrice | PointsMultiplier,
-                table: ReceiptLines) -> tuple[int, ...]:
-    return table.every if reward.goods.empty else table.where(reward.goods)
-
-
-def _buy_get_read(reward: BuyXGetY | CheapestFree, table: ReceiptLines) -> tuple[int, ...]:
+def reads_of(reward: Reward) -> Callable[[ReceiptLines], tuple[int, ...]]:
+    """`reads(reward, table)` as a function of the table alone, made once per reward (a
+    promotion's `Plan` keeps it): its kind and goods are looked at here, not per receipt."""
+    if isinstance(reward, PercentOff | AmountOff | FixedPrice | PointsMultiplier):
+        return _every_line if reward.goods.empty else _lines_of(reward.goods)
     if isinstance(reward, CheapestFree):
-        return table.where(reward.goods)
-    buy, get = table.where(reward.buy_goods), table.where(reward.get_goods)
-    return buy if buy == get else tuple(sorted({*buy, *get}))
+        return _lines_of(reward.goods)
+    if isinstance(reward, BuyXGetY):
+        buy, get = reward.buy_goods, reward.get_goods
+        if buy == get:  # the same lines either way
+            return _lines_of(buy)
+
+        def bought_or_got(table: ReceiptLines) -> tuple[int, ...]:
+            bought, got = table.where(buy), table.where(get)
+            return bought if bought == got else tuple(sorted({*bought, *got}))
+        return bought_or_got
+    if isinstance(reward, FreeDelivery):
+        return _no_line if reward.goods.empty else _lines_of(reward.goods)
+    if isinstance(reward, Gift):
+        sku = reward.sku
+        return lambda table: tuple(i for i, (line_sku, _) in enumerate(table.keys)
+                                   if line_sku == sku)
+    if isinstance(reward, ExtraPoints):
+        return _no_line
+    raise TypeError(f"unknown reward {reward!r}")
+
+
+def _every_line(table: ReceiptLines) -> tuple[int, ...]:
+    return table.every
+
+
+def _no_line(table: ReceiptLines) -> tuple[int, ...]:
+    return ()
+
+
+def _lines_of(goods: Goods) -> Callable[[ReceiptLines], tuple[int, ...]]:
+    where = ReceiptLines.where
+    return lambda table: where(table, goods)
 
 
 def cap(granted: Grant, money_kopecks: int | None, points: int | None) -> tuple[Grant, bool]:
@@ -536,15 +557,8 @@ def _repeats(max_repeats: int | None) -> str:
     return "" if max_repeats is None else f", up to {max_repeats} times"
 
 
-# grant and reads per reward kind, in the order a `match` on the kinds would try them
+# the grant function per reward kind (`giver`)
 _GIVERS: dict[type, Callable[[Any, ReceiptLines, Sequence[int], Sequence[bool]], Grant]] = {
     PercentOff: _off, AmountOff: _off, FixedPrice: _fixed_price, Gift: _gift,
     BuyXGetY: _buy_get, CheapestFree: _buy_get, ExtraPoints: _extra_points,
     PointsMultiplier: _multiplier, FreeDelivery: _free_delivery}
-_READS: dict[type, Callable[[Any, ReceiptLines], tuple[int, ...]]] = {
-    PercentOff: _goods_read, AmountOff: _goods_read, FixedPrice: _goods_read,
-    PointsMultiplier: _goods_read,
-    FreeDelivery: lambda reward, table: () if reward.goods.empty else table.where(reward.goods),
-    Gift: lambda reward, table: tuple(i for i, (sku, _) in enumerate(table.keys)
-                                      if sku == reward.sku),
-    BuyXGetY: _buy_get_read, CheapestFree: _buy_get_read, ExtraPoints: lambda reward, table: ()}

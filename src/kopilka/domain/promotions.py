@@ -118,7 +118,7 @@ class _Candidate:
         self.plan = plan
         self.promotion = plan.promotion
         self.budget = budget
-        self.reads = reads_ = plan.read(plan.reward, table)  # the lines its grant depends on
+        self.reads = reads_ = plan.read(table)  # the lines its grant depends on
         # it reads no line and so gives nothing: refused in its turn, its grant never made
         self.idle = plan.idle_unread and not reads_
         self.granted: Grant | None = None
@@ -135,7 +135,7 @@ class _Work:
 
     __slots__ = ("receipt", "table", "line_ids", "remaining", "claims", "touched", "clock",
                  "groups", "applied", "rejected", "hints", "control", "bonuses", "multipliers",
-                 "gifts", "consumption", "no_points", "free_delivery", "open_stackable",
+                 "gifts", "no_points", "free_delivery", "open_stackable",
                  "open_alone")
 
     def __init__(self, receipt: Receipt, table: ReceiptLines, amounts: list[int]) -> None:
@@ -155,7 +155,6 @@ class _Work:
         self.bonuses: list[PointsBonus] = []
         self.multipliers: list[MultiplierBonus] = []
         self.gifts: list[GiftItem] = []
-        self.consumption: list[Consumption] = []
         self.no_points: set[int] = set()
         self.free_delivery = False
         # per line: may a stackable / non-stackable promotion use it (`_record` keeps them)
@@ -207,8 +206,7 @@ def apply_promotions(promotions: Sequence[Promotion], receipt: Receipt,
         applied=tuple(work.applied), rejected=tuple(work.rejected), hints=tuple(work.hints),
         not_payable_with_points=work.ids(tuple(work.no_points)),
         points_bonuses=tuple(work.bonuses), multipliers=tuple(work.multipliers),
-        gifts=tuple(work.gifts), free_delivery=work.free_delivery, control=tuple(work.control),
-        consumption=tuple(work.consumption))
+        gifts=tuple(work.gifts), free_delivery=work.free_delivery, control=tuple(work.control))
 
 
 _PRIORITY = operator.attrgetter("plan.priority")  # a candidate's
@@ -374,4 +372,3 @@ def _record(plan: Plan, granted: Grant, amount: int, cut: bool, budget: Budget,
         rule += " (cut to the remaining budget)"
     work.applied.append(Effect(plan.effect, pid, promotion.name,  # positional:
                                amount, granted.points, line_ids, rule))  # cheaper
-    work.consumption.append(Consumption(pid, amount, granted.points))
