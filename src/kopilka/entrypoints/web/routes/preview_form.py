@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from kopilka.app.receipts import ReceiptInput
+from kopilka.domain.cards import is_valid_card_number
 from kopilka.domain.errors import InvalidInput
 from kopilka.entrypoints.http.routers.receipts import receipt_input
 from kopilka.entrypoints.http.schemas import ReceiptIn
@@ -39,14 +40,12 @@ def form_lines(form: dict[str, Any]) -> list[dict[str, str]]:
 
 
 def member_ref(value: str) -> dict[str, str] | None:
-    """A phone number (with +, or 10+ digits with separators) or a card number."""
+    """A card number when it is a valid one (`is_valid_card_number`, as the receipt search
+    decides), else a phone number in any format: "79001234567" is a phone."""
     value = value.strip()
     if not value:
         return None
-    digits = "".join(ch for ch in value if ch.isdigit())
-    if value.startswith("+") or (len(digits) in (10, 11) and len(digits) != len(value)):
-        return {"phone": value}
-    return {"card": value}
+    return {"card": value} if is_valid_card_number(value) else {"phone": value}
 
 
 def request_of_form(form: dict[str, Any], now: datetime) -> dict[str, Any]:
