@@ -64,6 +64,8 @@ def test_filters_by_store_prefix_status_days_and_counts_returns(kopilka: Kopilka
 
     assert find(store_id="spb-001") == ["spb-001/A_1"]
     assert find(receipt_id="A-") == ["msk-001/A-200", "msk-001/A-100"]
+    # the prefix is found in any case, on both databases (PostgreSQL's LIKE is case-sensitive)
+    assert find(receipt_id="a-") == ["msk-001/A-200", "msk-001/A-100"]
     # LIKE wildcards are taken literally: "A_" is not "A" + any character
     assert find(receipt_id="A_") == ["spb-001/A_1"]
     assert find(receipt_id="%") == []

@@ -109,9 +109,9 @@ class SqlReceipts:
                               (_r.status, status)):
             if value is not None:
                 stmt = stmt.where(column == value)
-        if receipt_id_prefix:
-            stmt = stmt.where(_r.receipt_id.like(like_pattern(receipt_id_prefix, anywhere=False),
-                                                  escape="\\"))
+        if receipt_id_prefix:  # in any case, on SQLite (LIKE) and PostgreSQL (ILIKE) alike
+            stmt = stmt.where(_r.receipt_id.ilike(
+                like_pattern(receipt_id_prefix, anywhere=False), escape="\\"))
         if since is not None:
             stmt = stmt.where(_r.occurred_at >= since)
         if until is not None:
