@@ -16,12 +16,13 @@ help: ## show this list of targets
 	@grep -hE '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) \
 		| awk 'BEGIN {FS = ":.*## "}; {printf "  %-10s %s\n", $$1, $$2}'
 
-$(VENV)/.installed: pyproject.toml
+# the install compiles the promotions engine (setup.py): a changed domain module builds it again
+$(VENV)/.installed: pyproject.toml setup.py $(wildcard src/kopilka/domain/*.py)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -e '.[test]'
 	@touch $@
 
-install: $(VENV)/.installed ## create .venv and install kopilka with its test dependencies (editable)
+install: $(VENV)/.installed ## create .venv and install kopilka with its test dependencies (editable; compiles the promotions engine with mypyc)
 
 run: install ## install, create kopilka.db with demo data (KOPILKA_DATABASE_URL overrides) and serve http://127.0.0.1:8000 (HOST, PORT override)
 	$(VENV)/bin/kopilka init --if-missing
@@ -39,6 +40,7 @@ test: install ## install and run the whole suite: SQLite + PostgreSQL (when reac
 		echo "PostgreSQL not reachable: running SQLite tests only" >&2; \
 	fi; \
 	status=0; \
+	export KOPILKA_EXPECT_COMPILED=1; \
 	echo "$(PY) -m pytest -n 2 -p xdist --dist loadgroup $(PYTEST_ARGS)" >&2; \
 	$(PY) -m pytest -n 2 -p xdist --dist loadgroup $(PYTEST_ARGS) || status=$$?; \
 	echo "$(VENV)/bin/lint-imports" >&2; \
@@ -57,4 +59,5 @@ clean: ## remove .venv, kopilka.db*, caches and build output
 	rm -rf $(VENV) build dist .pytest_cache .hypothesis .ruff_cache .import_linter_cache
 	rm -f kopilka.db kopilka.db-*
 	rm -rf src/*.egg-info
+	rm -f src/*.so src/kopilka/domain/*.so src/kopilka/domain/engine_build.json
 	find . -path ./.git -prune -o -type d -name __pycache__ -prune -exec rm -rf {} +

@@ -45,6 +45,7 @@ try:
     from rich.console import Console
     from rich.table import Table
 
+    import kopilka
     from kopilka.adapters.sql.database import SqlDatabase
     from kopilka.adapters.sql.engine import normalise_url
     from kopilka.adapters.sql.verify import summary as ledger_summary
@@ -363,6 +364,11 @@ def _tool_version(cmd: list[str]) -> str:
     return text[0] if text else "?"
 
 
+ENGINE_STATES = {"compiled": "compiled by mypyc (make install)",
+                 "source": "Python source (not compiled, or KOPILKA_ENGINE=source)",
+                 "stale": "Python source: the compiled build is older than its source"}
+
+
 def describe_machine(report: Report, pg_url: str | None, wrk: str | None) -> None:
     ncpu = os.cpu_count() or 1
     load = " ".join(f"{v:.2f}" for v in os.getloadavg())
@@ -376,6 +382,7 @@ def describe_machine(report: Report, pg_url: str | None, wrk: str | None) -> Non
                                f"{ncpu * 100}% over 1 s before the run"))
     m.append(("Python", f"{platform.python_version()} ({sys.executable})"))
     m.append(("SQLite", f"{sqlite3.sqlite_version} (WAL, synchronous=NORMAL)"))
+    m.append(("promotions engine", ENGINE_STATES.get(kopilka.ENGINE_STATE, kopilka.ENGINE_STATE)))
     for package in ("kopilka", "sqlalchemy", "psycopg", "psycopg-binary", "fastapi", "uvicorn",
                     "uvloop", "httptools"):
         m.append((package, _version(package)))

@@ -32,6 +32,7 @@ from kopilka.app.promotion_schema import (
 )
 from kopilka.domain.points import format_money
 from kopilka.domain.program import Goods, Hours
+from kopilka.domain.promotion_rewards import reward_type
 from kopilka.domain.promotions import (
     AmountOff,
     BuyXGetY,
@@ -152,7 +153,7 @@ def _with_goods(doc: dict[str, Any], goods: Goods) -> dict[str, Any]:
 
 
 def _reward_document(reward: Reward) -> dict[str, Any]:
-    doc: dict[str, Any] = {"type": reward.TYPE}
+    doc: dict[str, Any] = {"type": reward_type(reward)}
     match reward:
         case PercentOff():
             return _with_goods({**doc, "percent": _decimal(reward.percent)}, reward.goods)

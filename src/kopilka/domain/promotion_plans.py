@@ -22,6 +22,7 @@ from kopilka.domain.promotion_rewards import (
     PercentOff,
     PointsMultiplier,
     describe,
+    effect_kind,
     giver,
     reads_of,
 )
@@ -52,7 +53,7 @@ class Plan:
         self.give = giver(reward)
         self.read = reads_of(reward)
         self.rule = describe(reward)
-        self.effect = reward.EFFECT
+        self.effect = effect_kind(reward)
         # nothing in screening can refuse it or limit its budget: with no usage snapshot of
         # it, `screen` would pass it with an unlimited budget and no control decision
         self.unconditional = unconditional(promotion)

@@ -31,7 +31,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
-from typing import Any, ClassVar, TypeVar
+from typing import Any, TypeVar
 
 from kopilka.domain.allocation import allocate
 from kopilka.domain.errors import InvalidInput
@@ -55,8 +55,6 @@ def _require(ok: bool, message: str) -> None:
 class PercentOff:
     """`percent` off the matching lines; off the whole receipt when `goods` is empty."""
 
-    TYPE: ClassVar[str] = "percent_off"
-    EFFECT: ClassVar[str] = "promotion"
     percent: Decimal
     goods: Goods = Goods()
 
@@ -68,8 +66,6 @@ class PercentOff:
 class AmountOff:
     """A fixed amount off the matching lines (or the receipt), at most what they cost."""
 
-    TYPE: ClassVar[str] = "amount_off"
-    EFFECT: ClassVar[str] = "promotion"
     amount_kopecks: int
     goods: Goods = Goods()
 
@@ -81,8 +77,6 @@ class AmountOff:
 class FixedPrice:
     """Matching goods at a fixed price per unit (per kilogram for weighed goods)."""
 
-    TYPE: ClassVar[str] = "fixed_price"
-    EFFECT: ClassVar[str] = "promotion"
     unit_price_kopecks: int
     goods: Goods
 
@@ -95,8 +89,6 @@ class FixedPrice:
 class Gift:
     """`quantity` units of `sku` free: made free on the receipt if there, else handed out."""
 
-    TYPE: ClassVar[str] = "gift"
-    EFFECT: ClassVar[str] = "gift"
     sku: str
     quantity: int = 1
 
@@ -111,8 +103,6 @@ class BuyXGetY:
     """Buy `buy_quantity` units of `buy_goods`, get `get_quantity` units of `get_goods` at
     `percent` off (100: free); repeated for every X bought, at most `max_repeats` times."""
 
-    TYPE: ClassVar[str] = "buy_x_get_y"
-    EFFECT: ClassVar[str] = "promotion"
     buy_quantity: int
     buy_goods: Goods
     get_quantity: int
@@ -133,8 +123,6 @@ class BuyXGetY:
 class CheapestFree:
     """Of every `group_size` units of `goods`, the cheapest is free ("3 for the price of 2")."""
 
-    TYPE: ClassVar[str] = "cheapest_free"
-    EFFECT: ClassVar[str] = "promotion"
     group_size: int
     goods: Goods
     max_repeats: int | None = None
@@ -149,8 +137,6 @@ class CheapestFree:
 class ExtraPoints:
     """A fixed number of points (minor units of the program's main currency) per receipt."""
 
-    TYPE: ClassVar[str] = "extra_points"
-    EFFECT: ClassVar[str] = "extra_points"
     points: int
 
     def __post_init__(self) -> None:
@@ -162,8 +148,6 @@ class PointsMultiplier:
     """The points earned on the matching lines (every line when `goods` is empty) times
     `factor`; the earn step applies it."""
 
-    TYPE: ClassVar[str] = "points_multiplier"
-    EFFECT: ClassVar[str] = "points_multiplier"
     factor: Decimal
     goods: Goods = Goods()
 
@@ -176,13 +160,34 @@ class FreeDelivery:
     """The delivery lines (`goods`) made free; with no goods, or no delivery line yet, the
     outcome's `free_delivery` flag tells the web shop not to charge for it."""
 
-    TYPE: ClassVar[str] = "free_delivery"
-    EFFECT: ClassVar[str] = "free_delivery"
     goods: Goods = Goods()
 
 
 Reward = (PercentOff | AmountOff | FixedPrice | Gift | BuyXGetY | CheapestFree | ExtraPoints
           | PointsMultiplier | FreeDelivery)
+
+
+# What each reward kind is called in a promotion document, and the kind of effect it shows as
+# on a receipt. Tables, not class variables: mypyc, which compiles the engine, takes a class
+# variable of a dataclass for a field.
+REWARD_TYPES: dict[type, str] = {
+    PercentOff: "percent_off", AmountOff: "amount_off", FixedPrice: "fixed_price", Gift: "gift",
+    BuyXGetY: "buy_x_get_y", CheapestFree: "cheapest_free", ExtraPoints: "extra_points",
+    PointsMultiplier: "points_multiplier", FreeDelivery: "free_delivery"}
+EFFECTS: dict[type, str] = {
+    PercentOff: "promotion", AmountOff: "promotion", FixedPrice: "promotion", Gift: "gift",
+    BuyXGetY: "promotion", CheapestFree: "promotion", ExtraPoints: "extra_points",
+    PointsMultiplier: "points_multiplier", FreeDelivery: "free_delivery"}
+
+
+def reward_type(reward: Reward) -> str:
+    """"percent_off", "gift", ...: the reward's `type` in a promotion document."""
+    return _kind(reward, REWARD_TYPES)
+
+
+def effect_kind(reward: Reward) -> str:
+    """The `kind` of the effect the reward shows as on a receipt ("promotion", "gift", ...)."""
+    return _kind(reward, EFFECTS)
 
 
 def grant(reward: Reward, lines: Sequence[Line], remaining: Sequence[int],

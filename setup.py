@@ -1,0 +1,30 @@
+"""kopilka's build. The metadata is in pyproject.toml; this file compiles the promotions
+engine with mypyc (`kopilka.engine_build`: which modules, and why a stale build never runs).
+KOPILKA_PURE_PYTHON=1 builds without compiling."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from setuptools import setup
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "src"))
+from kopilka import engine_build  # noqa: E402 - after the path is set
+
+
+def engine_extensions() -> list:
+    if os.environ.get("KOPILKA_PURE_PYTHON") == "1":
+        return []
+    from mypyc.build import mypycify
+
+    engine_build.record_build()
+    sources = [str(Path("src/kopilka/domain") / f"{name}.py") for name in engine_build.ENGINE]
+    # the modules it imports (evaluation, program, ...) are read for their types only: their
+    # own type errors are not the build's business (`silent`)
+    return mypycify(["--follow-imports=silent", *sources], opt_level="3",
+                    group_name="kopilka_engine")
+
+
+setup(ext_modules=engine_extensions())
