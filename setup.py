@@ -16,6 +16,7 @@ from kopilka import engine_build  # noqa: E402 - after the path is set
 
 def engine_extensions() -> list:
     if os.environ.get("KOPILKA_PURE_PYTHON") == "1":
+        engine_build.remove_build()  # an earlier build's modules would still be preferred
         return []
     from mypyc.build import mypycify
 

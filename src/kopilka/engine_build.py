@@ -42,6 +42,14 @@ def record_build(domain: Path = DOMAIN, modules: Sequence[str] = ENGINE) -> None
     (domain / RECORD).write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")
 
 
+def remove_build(domain: Path = DOMAIN, modules: Sequence[str] = ENGINE) -> None:
+    """Delete the compiled modules and their record (a build without compiling)."""
+    for name in modules:
+        for suffix in importlib.machinery.EXTENSION_SUFFIXES:
+            (domain / f"{name}{suffix}").unlink(missing_ok=True)
+    (domain / RECORD).unlink(missing_ok=True)
+
+
 def compiled(domain: Path = DOMAIN, modules: Sequence[str] = ENGINE) -> bool | None:
     """None: no module is compiled; True: all are, from the very sources there now; False:
     some are, but not all or not from these sources (a stale build)."""

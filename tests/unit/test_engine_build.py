@@ -49,6 +49,13 @@ def test_a_partial_build_or_a_missing_record_is_stale(tmp_path: Path) -> None:
     assert B.compiled(domain(tmp_path, record=False), MODULES) is False
 
 
+def test_removing_the_build_leaves_the_source(tmp_path: Path) -> None:
+    path = domain(tmp_path)
+    B.remove_build(path, MODULES)
+    assert B.compiled(path, MODULES) is None
+    assert sorted(p.name for p in path.iterdir()) == ["one.py", "two.py"]
+
+
 def test_the_record_names_each_source_by_its_digest(tmp_path: Path) -> None:
     path = domain(tmp_path)
     record = json.loads((path / B.RECORD).read_text())
