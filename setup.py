@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from setuptools import setup
+from setuptools.command.build_ext import build_ext
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "src"))
 from kopilka import engine_build  # noqa: E402 - after the path is set
@@ -20,7 +21,6 @@ def engine_extensions() -> list:
         return []
     from mypyc.build import mypycify
 
-    engine_build.record_build()
     sources = [str(Path("src/kopilka/domain") / f"{name}.py") for name in engine_build.ENGINE]
     # the modules it imports (evaluation, program, ...) are read for their types only: their
     # own type errors are not the build's business (`silent`)
@@ -28,4 +28,15 @@ def engine_extensions() -> list:
                     group_name="kopilka_engine")
 
 
-setup(ext_modules=engine_extensions())
+class BuildEngine(build_ext):
+    """Records what was compiled once it is: a failed build leaves the old record, which no
+    longer matches the sources, so the engine runs from source (`engine_build.compiled`)."""
+
+    def run(self) -> None:
+        digests = engine_build.digests()  # of the sources as they are compiled
+        super().run()
+        if self.extensions:
+            engine_build.record_build(digests)
+
+
+setup(ext_modules=engine_extensions(), cmdclass={"build_ext": BuildEngine})

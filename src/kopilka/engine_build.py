@@ -36,10 +36,14 @@ def source_digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def record_build(domain: Path = DOMAIN, modules: Sequence[str] = ENGINE) -> None:
-    """Write what is being compiled (setup.py calls this before it compiles)."""
-    record = {name: source_digest(domain / f"{name}.py") for name in modules}
-    (domain / RECORD).write_text(json.dumps(record, indent=1, sort_keys=True) + "\n")
+def digests(domain: Path = DOMAIN, modules: Sequence[str] = ENGINE) -> dict[str, str]:
+    return {name: source_digest(domain / f"{name}.py") for name in modules}
+
+
+def record_build(compiled_from: dict[str, str], domain: Path = DOMAIN) -> None:
+    """Write what was compiled: `digests()` taken before the build (setup.py, once the
+    build has succeeded)."""
+    (domain / RECORD).write_text(json.dumps(compiled_from, indent=1, sort_keys=True) + "\n")
 
 
 def remove_build(domain: Path = DOMAIN, modules: Sequence[str] = ENGINE) -> None:

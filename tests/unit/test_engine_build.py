@@ -23,7 +23,7 @@ def domain(tmp_path: Path, *, built: tuple[str, ...] = MODULES, record: bool = T
     for name in MODULES:
         (tmp_path / f"{name}.py").write_text(f"WHO = {name!r}\n")
     if record:
-        B.record_build(tmp_path, MODULES)
+        B.record_build(B.digests(tmp_path, MODULES), tmp_path)
     for name in built:
         (tmp_path / f"{name}{SUFFIX}").write_bytes(b"not really compiled")
     return tmp_path

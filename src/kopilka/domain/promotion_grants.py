@@ -78,7 +78,9 @@ class ReceiptLines:
     __slots__ = ("lines", "n", "keys", "discountable", "zeros", "every", "_asked", "_by_sku",
                  "_by_category", "_ratios", "_whole")
 
-    def __init__(self, lines: Sequence[Line]) -> None:
+    def __init__(self, lines: Sequence[Line],
+                 ratios: list[tuple[int, int]] | None = None) -> None:
+        """`ratios`: the lines' quantities as integer ratios, when the caller has them."""
         self.lines = lines
         self.n = len(lines)
         self.keys = [(line.sku, line.category) for line in lines]
@@ -88,7 +90,7 @@ class ReceiptLines:
         self._asked: dict[int, list] = {}  # by id(goods): [goods, where, holds or None]
         self._by_sku: dict[str, list[int]] | None = None
         self._by_category: dict[str, list[int]] = {}
-        self._ratios: list[tuple[int, int]] | None = None
+        self._ratios = ratios
         self._whole: list[int] | None = None
 
     def nothing(self, receipt_level: bool = False) -> Grant:
@@ -158,5 +160,5 @@ class ReceiptLines:
     def whole(self) -> list[int]:
         """Per line: the whole units of its quantity (quantities are > 0: int() floors)."""
         if self._whole is None:
-            self._whole = [int(line.quantity) for line in self.lines]
+            self._whole = [num // den for num, den in self.ratios]
         return self._whole

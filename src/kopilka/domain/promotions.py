@@ -170,8 +170,8 @@ def apply_promotions(promotions: Sequence[Promotion], receipt: Receipt,
                      context: PromotionContext) -> PromotionOutcome:
     """Apply `promotions` to `receipt` (see the module docstring for the stacking rules)."""
     ordered, known = plans_of(promotions)
-    amounts = _amounts(receipt)
-    table = ReceiptLines(receipt.lines)
+    amounts, ratios = _amounts(receipt)
+    table = ReceiptLines(receipt.lines, ratios)
     work = _Work(receipt, table, amounts)
     for presented in context.codes:
         if presented.promotion_id is None or presented.promotion_id not in known:
@@ -213,22 +213,25 @@ _PRIORITY = operator.attrgetter("plan.priority")  # a candidate's
 _NO_LIMIT = Budget()
 
 
-def _amounts(receipt: Receipt) -> list[int]:
-    """The receipt checked, and its line amounts (as `Line.amount`), in one pass."""
+def _amounts(receipt: Receipt) -> tuple[list[int], list[tuple[int, int]]]:
+    """The receipt checked, and its line amounts (as `Line.amount`) and quantities as integer
+    ratios, in one pass."""
     lines = receipt.lines
     if len(lines) > MAX_LINES:
         raise InvalidInput(f"at most {MAX_LINES} lines per receipt", code="too_many_lines")
     if receipt.occurred_at.tzinfo is None:
         raise InvalidInput("occurred_at needs a time zone", code="invalid_time")
-    amounts = []
+    amounts, ratios = [], []
     for line in lines:
         price = line.unit_price
-        num, den = line.quantity.as_integer_ratio()  # den > 0: num <= 0 is quantity <= 0
+        ratio = line.quantity.as_integer_ratio()
+        num, den = ratio  # den > 0: num <= 0 is quantity <= 0
         if price < 0 or num <= 0:
             raise InvalidInput("line prices must be >= 0 and quantities > 0",
                                code="invalid_line")
         amounts.append((2 * price * num + den) // (2 * den))
-    return amounts
+        ratios.append(ratio)
+    return amounts, ratios
 
 
 def _grant(candidate: _Candidate, work: _Work) -> Grant:
