@@ -25,8 +25,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
 
-ENGINE = ("allocation", "kept", "promotion_grants", "promotion_outcome", "promotion_plans",
-          "promotion_rewards", "promotion_rules", "promotions")  # modules of kopilka.domain
+ENGINE = ("allocation", "kept", "points", "program", "promotion_grants", "promotion_outcome",
+          "promotion_plans", "promotion_rewards", "promotion_rules", "promotions")
 DOMAIN = Path(__file__).resolve().parent / "domain"
 RECORD = "engine_build.json"  # in DOMAIN: {module: sha256 of the source compiled}
 PACKAGE = "kopilka.domain"

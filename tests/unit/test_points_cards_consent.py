@@ -136,7 +136,7 @@ def test_points_for_money_uses_the_currency_earn_rounding_and_scale() -> None:
 
 
 def test_points_for_money_accepts_rounding_names_as_strings() -> None:
-    assert POINTS.points_for_money(5000, Decimal("5"), "half_up") == 3  # type: ignore[arg-type]
+    assert POINTS.points_for_money(5000, Decimal("5"), "half_up") == 3
 
 
 def test_points_for_money_of_a_currency_without_money_value_is_refused() -> None:

@@ -28,7 +28,7 @@ _DECIMAL_MODES = {
 }
 
 
-def round_to_int(value: Decimal, rounding: Rounding) -> int:
+def round_to_int(value: Decimal, rounding: Rounding | str) -> int:
     """Round an exact decimal to an integer with the named mode."""
     return int(value.to_integral_value(rounding=_DECIMAL_MODES[Rounding(rounding)]))
 
@@ -71,12 +71,12 @@ class PointCurrency:
             return minor
         return str(Decimal(minor).scaleb(-self.scale))
 
-    def money_value_kopecks(self, minor: int, rounding: Rounding = Rounding.FLOOR) -> int:
+    def money_value_kopecks(self, minor: int, rounding: Rounding | str = Rounding.FLOOR) -> int:
         """Money value of `minor` units of this currency, rounded explicitly."""
         return round_to_int(Decimal(minor * self.unit_value_kopecks).scaleb(-self.scale), rounding)
 
     def points_for_money(self, kopecks: int, percent: Decimal,
-                         rounding: Rounding | None = None) -> int:
+                         rounding: Rounding | str | None = None) -> int:
         """Points earned for `percent` of `kopecks`, in minor units of this currency."""
         if self.unit_value_kopecks == 0:
             raise InvalidInput(f"currency {self.code} has no money value")
@@ -87,11 +87,14 @@ class PointCurrency:
 DEFAULT_CURRENCY = PointCurrency(code="points", name="Bonus points")
 
 
+_CENTS = tuple(f".{cents:02d}" for cents in range(100))  # ".00" ... ".99"
+
+
 def format_money(kopecks: int) -> str:
     """Kopecks as the API's decimal string with two places: 123450 -> "1234.50"."""
-    sign = "-" if kopecks < 0 else ""
     whole, cents = divmod(abs(kopecks), 100)
-    return f"{sign}{whole}.{cents:02d}"
+    text = str(whole) + _CENTS[cents]  # no format spec: compiled (mypyc), one is slow
+    return "-" + text if kopecks < 0 else text
 
 
 def parse_money(text: str) -> int:
