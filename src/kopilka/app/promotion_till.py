@@ -252,9 +252,9 @@ def _codes(uow: UnitOfWork, codes: Iterable[str], member_id: str | None, *,
     used: dict[str, str] = {}
     refused: list[Rejection] = []
     for code in sorted({normalise_code(c) for c in codes})[:MAX_CODES]:
-        row = uow.promotions.code(code)
+        row = uow.promotions.code_limits(code)
         if row is not None and lock and row["max_uses"] is not None:
-            row = uow.promotions.code(code, lock=True)  # in code order: no deadlocks
+            row = uow.promotions.code_limits(code, lock=True)  # in code order: no deadlocks
         if row is None:
             presented.append(PresentedCode(code, None))
             continue

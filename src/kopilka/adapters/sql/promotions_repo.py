@@ -32,7 +32,7 @@ _FINGERPRINT = "count(*), COALESCE(SUM(revision), 0)"
 _FROM = {  # where each read looks: shared by its own statement and its part of `_FOLDED`
     "counters": "FROM promotion_counters WHERE promotion_id IN ({ids})",
     "member_uses": "FROM promotion_uses WHERE member_id = :m AND status = 'used' "
-                   "AND promotion_id IN ({ids})",
+                   "AND ({periods}) GROUP BY promotion_id",
     "attributes": "FROM members WHERE member_id = :m",
     "purchased": "FROM receipts WHERE member_id = :m AND status = 'confirmed'",
 }
@@ -41,9 +41,11 @@ _TILL = {
     "stamps": "SELECT promotion_id, status, revision FROM promotions",
     "counters": "SELECT promotion_id, used_kopecks, used_points, used_count "
                 f"{_FROM['counters']} ORDER BY promotion_id",
-    "member_uses": f"SELECT promotion_id, used_at {_FROM['member_uses']}",
+    "member_uses": f"SELECT promotion_id, count(*) {_FROM['member_uses']}",
     "attributes": f"SELECT attributes {_FROM['attributes']}",
     "purchased": f"SELECT 1 {_FROM['purchased']} LIMIT 1",
+    "code": "SELECT promotion_id, max_uses, max_uses_per_member, uses FROM promo_codes "
+            "WHERE code = :code",
 }
 _till_sql: dict[tuple[str, str, int], str] = {}
 
@@ -59,12 +61,21 @@ _FOLDED = {
     "f": f"SELECT 'f', {_T}, {_FINGERPRINT}, {_N}, {_AT}, {_DOC} FROM promotions",
     "c": f"SELECT 'c', promotion_id, used_kopecks, used_points, used_count, {_AT}, {_DOC} "
          f"{_FROM['counters']}",
-    "u": f"SELECT 'u', promotion_id, {_N}, {_N}, {_N}, used_at, {_DOC} {_FROM['member_uses']}",
+    "u": f"SELECT 'u', promotion_id, count(*), {_N}, {_N}, {_AT}, {_DOC} "
+         f"{_FROM['member_uses']}",
     "a": f"SELECT 'a', {_T}, {_N}, {_N}, {_N}, {_AT}, attributes {_FROM['attributes']}",
     "p": f"SELECT 'p', {_T}, CASE WHEN EXISTS (SELECT 1 {_FROM['purchased']}) THEN 1 ELSE 0 "
          f"END, {_N}, {_N}, {_AT}, {_DOC}",
 }
-_folded_sql: dict[tuple[str, int, int, bool, bool], str] = {}
+_folded_sql: dict[tuple[str, int, Periods, bool, bool], str] = {}
+
+# The member's uses are counted in the database, each promotion's since its own period start
+# (None: ever). The promotions are grouped by start (a handful: today's, this week's, this
+# month's, ever), one condition per group: `{periods}` becomes "(promotion_id IN (:u0, :u1)
+# AND used_at >= :s0) OR (promotion_id IN (:u2))". A statement's shape is, per group, how
+# many promotions and whether it has a start.
+Periods = tuple[tuple[int, bool], ...]
+_uses_sql: dict[tuple[str, Periods], str] = {}
 
 
 def _in_dialect(dialect: str, sql: str) -> str:
@@ -88,10 +99,10 @@ def _till_statement(dialect: str, name: str, count: int = 0, *, lock: bool = Fal
     return sql
 
 
-def _folded_statement(dialect: str, counters: int, uses: int, attributes: bool,
+def _folded_statement(dialect: str, counters: int, uses: Periods, attributes: bool,
                       purchased: bool) -> str:
-    """The folded read for `counters` counter ids and `uses` member-use ids (made once per
-    shape): the fingerprint, then the parts asked for."""
+    """The folded read for `counters` counter ids and the member's uses in the periods `uses`
+    (made once per shape): the fingerprint, then the parts asked for."""
     key = (dialect, counters, uses, attributes, purchased)
     sql = _folded_sql.get(key)
     if sql is None:
@@ -99,27 +110,57 @@ def _folded_statement(dialect: str, counters: int, uses: int, attributes: bool,
         if counters:
             parts.append(_with_ids(_FOLDED["c"], "c", counters))
         if uses:
-            parts.append(_with_ids(_FOLDED["u"], "u", uses))
+            parts.append(_with_periods(_FOLDED["u"], uses))
         parts += [_FOLDED[kind] for kind, asked in (("a", attributes), ("p", purchased))
                   if asked]
         sql = _folded_sql[key] = _in_dialect(dialect, " UNION ALL ".join(parts))
     return sql
 
 
+def _uses_statement(dialect: str, periods: Periods) -> str:
+    """The member's uses counted in `periods` (made once per shape)."""
+    key = (dialect, periods)
+    sql = _uses_sql.get(key)
+    if sql is None:
+        sql = _uses_sql[key] = _in_dialect(dialect, _with_periods(_TILL["member_uses"],
+                                                                  periods))
+    return sql
+
+
+def _with_periods(sql: str, periods: Periods) -> str:
+    conditions, first = [], 0
+    for group, (count, has_start) in enumerate(periods):
+        ids = ", ".join(f":u{i}" for i in range(first, first + count))
+        first += count
+        conditions.append(f"(promotion_id IN ({ids})"
+                          + (f" AND used_at >= :s{group})" if has_start else ")"))
+    return sql.replace("{periods}", " OR ".join(conditions))
+
+
+def _period_params(since: dict[str, datetime | None],
+                   ts: Callable[[datetime], Any]) -> tuple[Periods, dict[str, Any]]:
+    """`since` grouped by period start: the shape of the condition and its parameters (the
+    starts as the column stores them, `ts`)."""
+    groups: dict[datetime | None, list[str]] = {}
+    for pid, start in since.items():
+        groups.setdefault(start, []).append(pid)
+    ids = [pid for group in groups.values() for pid in group]
+    params = {f"u{i}": pid for i, pid in enumerate(ids)}
+    for group, start in enumerate(groups):
+        if start is not None:
+            params[f"s{group}"] = ts(start)
+    return tuple((len(ids), start is not None) for start, ids in groups.items()), params
+
+
+def _counted(since: dict[str, datetime | None], rows: Iterable[tuple[str, Any]]) -> dict[str, int]:
+    """The (promotion id, count) rows as counts for every promotion of `since` (0: none)."""
+    counts = dict.fromkeys(since, 0)
+    counts.update((pid, int(n)) for pid, n in rows)
+    return counts
+
+
 def _id_params(ids: Sequence[str], prefix: str = "i") -> dict[str, Any]:
     return {f"{prefix}{i}": pid for i, pid in enumerate(ids)}
-
-
-def _count_since(uses: Iterable[tuple[str, Any]], since: dict[str, datetime | None],
-                 read_ts: Callable[[Any], datetime]) -> dict[str, int]:
-    """(promotion id, used at) rows counted per promotion, each since its own period start
-    (None: ever); every promotion of `since` is in the answer."""
-    counts = dict.fromkeys(since, 0)
-    for pid, used_at in uses:
-        start = since[pid]
-        if start is None or read_ts(used_at) >= start:
-            counts[pid] += 1
-    return counts
 
 
 class SqlPromotions:
@@ -235,10 +276,10 @@ class SqlPromotions:
         """The member's uses per promotion, each since its own period start: one query."""
         if not since:
             return {}
-        ids = sorted(since)
-        rows = self._cursor("member_uses", {"m": member_id, **_id_params(ids)},
-                            len(ids)).fetchall()
-        return _count_since(rows, since, self.hot.read_ts)
+        periods, params = _period_params(since, self.hot.ts)
+        rows = self._run(_uses_statement(self.dialect, periods),
+                         {"m": member_id, **params}).fetchall()
+        return _counted(since, rows)
 
     def member_attributes(self, member_id: str) -> dict[str, Any]:
         """The member's custom attributes (the till reads segments from them)."""
@@ -260,24 +301,25 @@ class SqlPromotions:
         they have a confirmed receipt, each when asked. No locks: FOR UPDATE admits no
         UNION, so confirming reads the counters it locks with `counters`."""
         member = member_id is not None
-        uses = list(since or ()) if member else []
+        uses = since if member and since else {}
         attributes, purchased = attributes and member, purchased and member
         if not (counters or uses or attributes or purchased):  # no promotion: as cheap as ever
             return TillReads(self.fingerprint(), {}, {}, None, None)
-        params = {**_id_params(counters, "c"), **_id_params(uses, "u")}
+        periods, params = _period_params(uses, self.hot.ts) if uses else ((), {})
+        params.update(_id_params(counters, "c"))
         if member:
             params["m"] = member_id
-        rows = self._run(_folded_statement(self.dialect, len(counters), len(uses), attributes,
+        rows = self._run(_folded_statement(self.dialect, len(counters), periods, attributes,
                                            purchased), params).fetchall()
         fingerprint = (0, 0)
         used: dict[str, tuple[int, int, int]] = {}
-        member_uses: list[tuple[str, Any]] = []
+        member_uses: list[tuple[str, int]] = []
         found_attributes = bought = None
-        for kind, pid, a, b, c, used_at, doc in rows:
+        for kind, pid, a, b, c, _at, doc in rows:
             if kind == "c":
                 used[pid] = (int(a), int(b), int(c))
             elif kind == "u":
-                member_uses.append((pid, used_at))
+                member_uses.append((pid, a))
             elif kind == "f":
                 fingerprint = (int(a), int(b))
             elif kind == "a":
@@ -286,7 +328,7 @@ class SqlPromotions:
                 bought = bool(a)
         return TillReads(
             fingerprint, used,
-            _count_since(member_uses, since, self.hot.read_ts) if since and member else {},
+            _counted(uses, member_uses),
             self._attributes(found_attributes) if attributes else None, bought)
 
     def store_use_counts(self, store_id: str,
@@ -333,6 +375,17 @@ class SqlPromotions:
             query = query.with_for_update()
         row = self.conn.execute(query).mappings().first()
         return dict(row) if row else None
+
+    def code_limits(self, code: str, *, lock: bool = False) -> dict[str, Any] | None:
+        """What the till checks of a presented code (`code` as read on its DB-API cursor):
+        its promotion, its use limits and uses; `lock` takes its row (PostgreSQL)."""
+        row = self._cursor("code", {"code": code},
+                           lock=lock and self.dialect == "postgresql").fetchone()
+        if row is None:
+            return None
+        promotion_id, max_uses, per_member, uses = row
+        return {"promotion_id": promotion_id, "max_uses": max_uses,
+                "max_uses_per_member": per_member, "uses": uses}
 
     def use_code(self, code: str, delta: int) -> None:
         self.conn.execute(promo_codes.update().where(_k.code == code)
