@@ -14,7 +14,7 @@ names separated by commas ("vip,coffee-lovers"), set through the members API.
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
@@ -38,6 +38,10 @@ from kopilka.domain.promotions import (
 
 MAX_CODES = 20  # promo codes on one receipt
 
+# Promotion ids by the start of the period their uses are counted since (None: ever), as the
+# repository counts them: one group per distinct period (a handful: day, week, month, ever).
+Since = tuple[tuple[datetime | None, tuple[str, ...]], ...]
+
 
 @dataclass(frozen=True)
 class Prepared:
@@ -57,8 +61,8 @@ class Active:
     promotions: tuple[Promotion, ...]  # in id order
     by_stamp: dict[tuple[str, int], Promotion]  # (id, revision): to reuse on the next change
     limited: tuple[str, ...]  # ids whose counters a calculation reads (`limited`)
-    per_member: tuple[Promotion, ...]  # with a per-member limit
-    per_store: tuple[Promotion, ...]  # with a per-store limit
+    per_member: tuple[tuple[Period, tuple[str, ...]], ...]  # ids with a per-member limit,
+    per_store: tuple[tuple[Period, tuple[str, ...]], ...]  # per-store limit, by period
     usage: tuple[Promotion, ...]  # those with a usage snapshot: limited or per-member
     segments: bool  # some promotion targets segments
     first_purchase: bool  # some promotion needs to know the member's first purchase
@@ -69,12 +73,25 @@ class Active:
         found = tuple(promotions.values())
         return cls(fingerprint, found, promotions,
                    limited=tuple(p.promotion_id for p in found if limited(p)),
-                   per_member=tuple(p for p in found if p.limits.per_member_count is not None),
-                   per_store=tuple(p for p in found if p.limits.per_store_count is not None),
+                   per_member=_by_period(p for p in found
+                                         if p.limits.per_member_count is not None),
+                   per_store=_by_period((p for p in found
+                                         if p.limits.per_store_count is not None), store=True),
                    usage=tuple(p for p in found
                                if limited(p) or p.limits.per_member_count is not None),
                    segments=any(p.conditions.segments for p in found),
                    first_purchase=any(p.conditions.first_purchase for p in found))
+
+
+def _by_period(promotions: Iterable[Promotion], *, store: bool = False,
+               ) -> tuple[tuple[Period, tuple[str, ...]], ...]:
+    """The ids of `promotions` grouped by their per-member (or per-`store`) period."""
+    groups: dict[Period, list[str]] = {}
+    for p in promotions:
+        limits = p.limits
+        period = limits.per_store_period if store else limits.per_member_period
+        groups.setdefault(period, []).append(p.promotion_id)
+    return tuple((period, tuple(ids)) for period, ids in groups.items())
 
 
 _NONE = Active.of((-1, -1), {})
@@ -137,7 +154,7 @@ class _Asks:
 
     counters: tuple[str, ...]
     member_id: str | None
-    since: dict[str, datetime | None]
+    since: Since
     attributes: bool
     purchased: bool
 
@@ -145,7 +162,7 @@ class _Asks:
     def of(cls, found: Active, member_id: str | None, at: datetime) -> _Asks:
         known = member_id is not None
         return cls(found.limited, member_id,
-                   _period_starts(found.per_member, at, _per_member) if known else {},
+                   _period_starts(found.per_member, at) if known else (),
                    attributes=known and found.segments,
                    purchased=bool(member_id) and found.first_purchase)
 
@@ -167,25 +184,10 @@ class _Asks:
             repo.has_purchases(member_id) if self.purchased else None)
 
 
-def _period_starts(promotions: tuple[Promotion, ...], at: datetime,
-                   period_of: Callable[[Promotion], Period]) -> dict[str, datetime | None]:
-    """Each promotion's period start for `at` (None: ever), worked out once per period."""
-    starts: dict[Period, datetime | None] = {}
-    found = {}
-    for p in promotions:
-        period = period_of(p)
-        if period not in starts:
-            starts[period] = period_start(period, at)
-        found[p.promotion_id] = starts[period]
-    return found
-
-
-def _per_member(promotion: Promotion) -> Period:
-    return promotion.limits.per_member_period
-
-
-def _per_store(promotion: Promotion) -> Period:
-    return promotion.limits.per_store_period
+def _period_starts(by_period: tuple[tuple[Period, tuple[str, ...]], ...],
+                   at: datetime) -> Since:
+    """Each group's period start for `at` (None: ever)."""
+    return tuple((period_start(period, at), ids) for period, ids in by_period)
 
 
 FOLDED_TRIES = 3  # snapshots rebuilt while promotions change, before reading apart
@@ -224,7 +226,7 @@ def prepare(uow: UnitOfWork, *, member: dict[str, Any] | None, store_id: str, ch
     if reads is None:
         reads = _Asks.of(found, member_id, at).apart(uow, found.fingerprint, locked)
     store_uses = uow.promotions.store_use_counts(
-        store_id, _period_starts(found.per_store, at, _per_store))
+        store_id, _period_starts(found.per_store, at))
     usage = {p.promotion_id: _usage(p, reads.counters.get(p.promotion_id, (0, 0, 0)),
                                     reads.member_uses.get(p.promotion_id, 0),
                                     store_uses.get(p.promotion_id, 0))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
@@ -19,7 +20,7 @@ from kopilka.adapters.sql.tables import (
     promotion_uses,
     promotions,
 )
-from kopilka.app.promotion_till import TillReads
+from kopilka.app.promotion_till import Since, TillReads
 
 _p, _c, _u, _k, _a = (promotions.c, promotion_counters.c, promotion_uses.c, promo_codes.c,
                       promotion_audience.c)
@@ -33,6 +34,8 @@ _FROM = {  # where each read looks: shared by its own statement and its part of 
     "counters": "FROM promotion_counters WHERE promotion_id IN ({ids})",
     "member_uses": "FROM promotion_uses WHERE member_id = :m AND status = 'used' "
                    "AND ({periods}) GROUP BY promotion_id",
+    "store_uses": "FROM promotion_uses WHERE store_id = :st AND status = 'used' "
+                  "AND ({periods}) GROUP BY promotion_id",
     "attributes": "FROM members WHERE member_id = :m",
     "purchased": "FROM receipts WHERE member_id = :m AND status = 'confirmed'",
 }
@@ -42,6 +45,7 @@ _TILL = {
     "counters": "SELECT promotion_id, used_kopecks, used_points, used_count "
                 f"{_FROM['counters']} ORDER BY promotion_id",
     "member_uses": f"SELECT promotion_id, count(*) {_FROM['member_uses']}",
+    "store_uses": f"SELECT promotion_id, count(*) {_FROM['store_uses']}",
     "attributes": f"SELECT attributes {_FROM['attributes']}",
     "purchased": f"SELECT 1 {_FROM['purchased']} LIMIT 1",
     "code": "SELECT promotion_id, max_uses, max_uses_per_member, uses FROM promo_codes "
@@ -69,13 +73,13 @@ _FOLDED = {
 }
 _folded_sql: dict[tuple[str, int, Periods, bool, bool], str] = {}
 
-# The member's uses are counted in the database, each promotion's since its own period start
-# (None: ever). The promotions are grouped by start (a handful: today's, this week's, this
-# month's, ever), one condition per group: `{periods}` becomes "(promotion_id IN (:u0, :u1)
-# AND used_at >= :s0) OR (promotion_id IN (:u2))". A statement's shape is, per group, how
-# many promotions and whether it has a start.
+# A member's (or store's) uses are counted in the database, each promotion's since its own
+# period start (None: ever), one condition per group of `Since` (a handful: today's, this
+# week's, this month's, ever): `{periods}` becomes "(promotion_id IN (:u0, :u1) AND used_at
+# >= :s0) OR (promotion_id IN (:u2))". A statement's shape is, per group, how many
+# promotions and whether it has a start.
 Periods = tuple[tuple[int, bool], ...]
-_uses_sql: dict[tuple[str, Periods], str] = {}
+_uses_sql: dict[tuple[str, str, Periods], str] = {}
 
 
 def _in_dialect(dialect: str, sql: str) -> str:
@@ -117,13 +121,12 @@ def _folded_statement(dialect: str, counters: int, uses: Periods, attributes: bo
     return sql
 
 
-def _uses_statement(dialect: str, periods: Periods) -> str:
-    """The member's uses counted in `periods` (made once per shape)."""
-    key = (dialect, periods)
+def _uses_statement(dialect: str, name: str, periods: Periods) -> str:
+    """The member's or store's (`name`) uses counted in `periods` (made once per shape)."""
+    key = (dialect, name, periods)
     sql = _uses_sql.get(key)
     if sql is None:
-        sql = _uses_sql[key] = _in_dialect(dialect, _with_periods(_TILL["member_uses"],
-                                                                  periods))
+        sql = _uses_sql[key] = _in_dialect(dialect, _with_periods(_TILL[name], periods))
     return sql
 
 
@@ -137,30 +140,32 @@ def _with_periods(sql: str, periods: Periods) -> str:
     return sql.replace("{periods}", " OR ".join(conditions))
 
 
-def _period_params(since: dict[str, datetime | None],
+def _period_params(since: Since,
                    ts: Callable[[datetime], Any]) -> tuple[Periods, dict[str, Any]]:
-    """`since` grouped by period start: the shape of the condition and its parameters (the
-    starts as the column stores them, `ts`)."""
-    groups: dict[datetime | None, list[str]] = {}
-    for pid, start in since.items():
-        groups.setdefault(start, []).append(pid)
-    ids = [pid for group in groups.values() for pid in group]
-    params = {f"u{i}": pid for i, pid in enumerate(ids)}
-    for group, start in enumerate(groups):
+    """The shape of the condition for `since` and its parameters (the starts as the column
+    stores them, `ts`)."""
+    params = _id_params([pid for _start, ids in since for pid in ids], "u")
+    for group, (start, _ids) in enumerate(since):
         if start is not None:
             params[f"s{group}"] = ts(start)
-    return tuple((len(ids), start is not None) for start, ids in groups.items()), params
+    return tuple((len(ids), start is not None) for start, ids in since), params
 
 
-def _counted(since: dict[str, datetime | None], rows: Iterable[tuple[str, Any]]) -> dict[str, int]:
+def _counted(since: Since, rows: Iterable[tuple[str, Any]]) -> dict[str, int]:
     """The (promotion id, count) rows as counts for every promotion of `since` (0: none)."""
-    counts = dict.fromkeys(since, 0)
+    counts = {pid: 0 for _start, ids in since for pid in ids}
     counts.update((pid, int(n)) for pid, n in rows)
     return counts
 
 
 def _id_params(ids: Sequence[str], prefix: str = "i") -> dict[str, Any]:
-    return {f"{prefix}{i}": pid for i, pid in enumerate(ids)}
+    return dict(zip(_names(prefix, len(ids)), ids, strict=True))
+
+
+@functools.cache
+def _names(prefix: str, count: int) -> tuple[str, ...]:
+    """The parameter names prefix0 ... prefix{count - 1} (made once per count)."""
+    return tuple(f"{prefix}{i}" for i in range(count))
 
 
 class SqlPromotions:
@@ -271,14 +276,20 @@ class SqlPromotions:
 
     # --- uses ------------------------------------------------------------------------------
 
-    def member_use_counts(self, member_id: str,
-                          since: dict[str, datetime | None]) -> dict[str, int]:
+    def member_use_counts(self, member_id: str, since: Since) -> dict[str, int]:
         """The member's uses per promotion, each since its own period start: one query."""
+        return self._use_counts("member_uses", {"m": member_id}, since)
+
+    def store_use_counts(self, store_id: str, since: Since) -> dict[str, int]:
+        """The store's uses per promotion, each since its own period start: one query."""
+        return self._use_counts("store_uses", {"st": store_id}, since)
+
+    def _use_counts(self, name: str, params: dict[str, Any], since: Since) -> dict[str, int]:
         if not since:
             return {}
-        periods, params = _period_params(since, self.hot.ts)
-        rows = self._run(_uses_statement(self.dialect, periods),
-                         {"m": member_id, **params}).fetchall()
+        periods, period_params = _period_params(since, self.hot.ts)
+        rows = self._run(_uses_statement(self.dialect, name, periods),
+                         {**params, **period_params}).fetchall()
         return _counted(since, rows)
 
     def member_attributes(self, member_id: str) -> dict[str, Any]:
@@ -291,7 +302,7 @@ class SqlPromotions:
         return found if isinstance(found, dict) else {}
 
     def till_reads(self, counters: Sequence[str], member_id: str | None = None, *,
-                   since: dict[str, datetime | None] | None = None, attributes: bool = False,
+                   since: Since = (), attributes: bool = False,
                    purchased: bool = False) -> TillReads:
         """What a calculation reads besides the promotions, in one statement (one round
         trip): the fingerprint of the promotions (to check the caller's snapshot against:
@@ -301,11 +312,11 @@ class SqlPromotions:
         they have a confirmed receipt, each when asked. No locks: FOR UPDATE admits no
         UNION, so confirming reads the counters it locks with `counters`."""
         member = member_id is not None
-        uses = since if member and since else {}
+        uses = since if member else ()
         attributes, purchased = attributes and member, purchased and member
         if not (counters or uses or attributes or purchased):  # no promotion: as cheap as ever
             return TillReads(self.fingerprint(), {}, {}, None, None)
-        periods, params = _period_params(uses, self.hot.ts) if uses else ((), {})
+        periods, params = _period_params(uses, self.hot.ts)
         params.update(_id_params(counters, "c"))
         if member:
             params["m"] = member_id
@@ -330,23 +341,6 @@ class SqlPromotions:
             fingerprint, used,
             _counted(uses, member_uses),
             self._attributes(found_attributes) if attributes else None, bought)
-
-    def store_use_counts(self, store_id: str,
-                         since: dict[str, datetime | None]) -> dict[str, int]:
-        """The store's uses per promotion since each one's period start: a query per
-        distinct start (a handful: day, week, month, ever)."""
-        counts = dict.fromkeys(since, 0)
-        by_start: dict[datetime | None, list[str]] = {}
-        for pid, start in since.items():
-            by_start.setdefault(start, []).append(pid)
-        for start, ids in by_start.items():
-            query = sa.select(_u.promotion_id, sa.func.count()).where(
-                _u.store_id == store_id, _u.status == "used", _u.promotion_id.in_(sorted(ids))
-            ).group_by(_u.promotion_id)
-            if start is not None:
-                query = query.where(_u.used_at >= start)
-            counts.update({pid: int(n) for pid, n in self.conn.execute(query)})
-        return counts
 
     def code_uses_by_member(self, code: str, member_id: str) -> int:
         return int(self.conn.execute(sa.select(sa.func.count()).where(
