@@ -25,6 +25,7 @@ from kopilka.app.promotion_admin import normalise_code
 from kopilka.app.promotion_document import parse_promotion, promotion_to_document
 from kopilka.domain.errors import Conflict
 from kopilka.domain.evaluation import Evaluation, Rejection, evaluate
+from kopilka.domain.kept import PerObject
 from kopilka.domain.promotions import (
     Period,
     PresentedCode,
@@ -274,8 +275,26 @@ def _codes(uow: UnitOfWork, codes: Iterable[str], member_id: str | None, *,
     return presented, used, refused
 
 
+# A promotion's usage snapshot comes back the same receipt after receipt until a confirm moves
+# its counters: each promotion keeps the snapshots made for it, by what they were made of.
+_UsageKey = tuple[tuple[int, int, int], int, int]
+_usages: PerObject[Promotion, dict[_UsageKey, PromotionUsage]] = PerObject(lambda _p: {})
+
+
 def _usage(promotion: Promotion, used: tuple[int, int, int], member_uses: int,
            store_uses: int) -> PromotionUsage:
+    kept = _usages(promotion)
+    key = (used, member_uses, store_uses)
+    usage = kept.get(key)
+    if usage is None:
+        if len(kept) >= 256:
+            kept.clear()
+        usage = kept[key] = _new_usage(promotion, used, member_uses, store_uses)
+    return usage
+
+
+def _new_usage(promotion: Promotion, used: tuple[int, int, int], member_uses: int,
+               store_uses: int) -> PromotionUsage:
     limits = promotion.limits
     kopecks, points, count = used
     return PromotionUsage(
