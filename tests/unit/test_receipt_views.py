@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 
 from kopilka.app import receipt_views as RV
-from kopilka.domain.evaluation import Effect, LineResult
+from kopilka.domain.evaluation import Accrual, Effect, LineResult
 from kopilka.domain.points import format_money
 
 AMOUNTS = [0, 1, 5, 99, 100, 101, 123450, -1, -100, -123456, 10**15]
@@ -32,3 +33,15 @@ def test_lines_and_effects_show_each_amount() -> None:
     assert RV._applied((effect,)) == [{
         "kind": "discount", "code": "d", "name": "10% discount", "amount": "-0.05",
         "points": 0, "line_ids": ["1"], "rule": "r"}]
+
+
+def test_accrual_dates_are_each_accruals_own() -> None:
+    """Accruals sharing date objects, and ones with other or no dates, in any order."""
+    day = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+    later, equal = day + timedelta(days=30), datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+    accruals = [Accrual("a", "pts", 1, day, later), Accrual("b", "pts", 2, day, later),
+                Accrual("c", "pts", 3, None, later), Accrual("d", "pts", 4, equal, None),
+                Accrual("e", "pts", 5, day, None), Accrual("f", "pts", 6, None, None)]
+    assert [(a["activates_at"], a["expires_at"]) for a in RV._accruals(tuple(accruals))] == [
+        (None if a.activates_at is None else a.activates_at.isoformat(),
+         None if a.expires_at is None else a.expires_at.isoformat()) for a in accruals]

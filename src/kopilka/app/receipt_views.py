@@ -2,12 +2,11 @@
 
 With many promotions a calculation carries dozens of effects, refusals and accruals; the view
 builds their dicts in plain loops, formats each amount once per process (amounts recur: zeros,
-prices, the promotions' fixed discounts) and each accrual date once per date object (the
-promotions' accruals share the same activation and expiry)."""
+prices, the promotions' fixed discounts) and an accrual date again only when it is another
+object than the previous accrual's (the promotions' accruals share one activation and expiry)."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from kopilka.domain.evaluation import Accrual, Effect, Evaluation, LineResult, Rejection
@@ -81,16 +80,16 @@ def _rejected(rejections: tuple[Rejection, ...]) -> list[dict[str, Any]]:
 
 
 def _accruals(accruals: tuple[Accrual, ...]) -> list[dict[str, Any]]:
-    texts: dict[int, tuple[datetime, str]] = {}  # id(date) -> (date, isoformat), this call
-
-    def iso(at: datetime | None) -> str | None:
-        if at is None:
-            return None
-        known = texts.get(id(at))
-        if known is None or known[0] is not at:
-            known = texts[id(at)] = (at, at.isoformat())
-        return known[1]
-
-    return [{"rule": a.rule_id, "currency": a.currency, "points": a.points,
-             "activates_at": iso(a.activates_at), "expires_at": iso(a.expires_at)}
-            for a in accruals]
+    out = []
+    activates = expires = None  # the dates last formatted, and their texts
+    activates_text = expires_text = None
+    for a in accruals:
+        if a.activates_at is not activates:
+            activates = a.activates_at
+            activates_text = None if activates is None else activates.isoformat()
+        if a.expires_at is not expires:
+            expires = a.expires_at
+            expires_text = None if expires is None else expires.isoformat()
+        out.append({"rule": a.rule_id, "currency": a.currency, "points": a.points,
+                    "activates_at": activates_text, "expires_at": expires_text})
+    return out
