@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from kopilka.adapters.sql import hot
 from kopilka.adapters.sql.promotions_repo import SqlPromotions
+from kopilka.adapters.sql.tables import promotion_uses
 from kopilka.app import promotion_till as PT
 from kopilka.app.library import Kopilka
 from kopilka.app.ports import FixedClock
@@ -236,6 +237,74 @@ def members(k: Kopilka) -> dict[str, str]:
     return found
 
 
+def record_uses(k: Kopilka, uses: list[tuple[str, str, datetime, bool]],
+                store_id: str = "s") -> None:
+    """(promotion, member id, used at, returned since) rows, as confirms and returns make."""
+    with k.db.write() as uow:
+        for pid, member_id, used_at, returned in uses:
+            key = uuid.uuid4().hex[:16]
+            uow.promotions.record_use(member_id=member_id, receipt_key=key, store_id=store_id,
+                                      used_at=used_at, promotion_id=pid, kopecks=1, points=0,
+                                      count=1, code=None)
+            if returned:
+                uow.promotions.return_use(member_id, key, pid, used_at)
+
+
+def grouped(since: dict[str, datetime | None]) -> PT.Since:
+    """Promotion ids by period start, as the till asks for their uses."""
+    groups: dict[datetime | None, list[str]] = {}
+    for pid, start in since.items():
+        groups.setdefault(start, []).append(pid)
+    return tuple((start, tuple(ids)) for start, ids in groups.items())
+
+
+def counted_here(k: Kopilka, since: PT.Since, *, member_id: str | None = None,
+                 store_id: str | None = None) -> dict[str, int]:
+    """The member's (or store's) uses per promotion of `since`, each since its start,
+    counted in Python from every stored row: what the database's count must say."""
+    u = promotion_uses.c
+    whose = u.member_id == member_id if member_id is not None else u.store_id == store_id
+    with k.db.read() as uow:
+        rows = uow.conn.execute(sa.select(u.promotion_id, u.used_at).where(
+            whose, u.status == "used")).all()
+    return {pid: sum(1 for used, at in rows if used == pid and (start is None or at >= start))
+            for start, ids in since for pid in ids}
+
+
+def test_uses_are_counted_since_each_promotions_own_period_start(
+        k: Kopilka, members: dict[str, str]) -> None:
+    """Counted in the database: a use at the very start of a period counts, one a microsecond
+    before does not; a start in another time zone is the same instant (Moscow's March begins
+    at 21:00 UTC on February 28th); returned uses and other members' (stores') do not count;
+    two periods may start at the same instant (a week and a month)."""
+    m1, m2 = enrol(k), enrol(k)  # no uses yet (members' m1 has its first receipt's)
+    march = datetime(2026, 3, 1, tzinfo=MSK)
+    today = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+    tick = timedelta(microseconds=1)
+    record_uses(k, [
+        ("p0", m1, march - tick, False), ("p0", m1, march, False),
+        ("p0", m1, datetime(2026, 2, 28, 22, 0, tzinfo=UTC), False),  # March in Moscow
+        ("p0", m1, march + timedelta(days=3), True),  # returned
+        ("p1", m1, today - tick, False), ("p1", m1, today, False),
+        ("p2", m1, datetime(2025, 1, 1, tzinfo=UTC), False), ("p2", m1, today, True),
+    ], store_id="s1")
+    record_uses(k, [("p0", m2, march, False), ("p3", m2, march, False)], store_id="s2")
+    since = ((march, ("p0",)), (today, ("p1",)), (None, ("p2",)), (march, ("p3",)))
+    expected = {"p0": 2, "p1": 1, "p2": 1, "p3": 0}
+    assert counted_here(k, since, member_id=m1) == expected
+    assert counted_here(k, since, store_id="s1") == expected
+    with k.db.read() as uow:
+        repo = uow.promotions
+        assert repo.member_use_counts(m1, since) == expected
+        assert repo.till_reads([], m1, since=since).member_uses == expected
+        assert repo.store_use_counts("s1", since) == expected
+        assert repo.till_reads(["p0"], m1, since=((None, ("p0",)),)).member_uses == {"p0": 3}
+        assert repo.member_use_counts(m2, ((march, ("p0", "p3")), (None, ("p1",)))) == {
+            "p0": 1, "p3": 1, "p1": 0}
+        assert repo.store_use_counts("s2", ((today, ("p0", "p3")),)) == {"p0": 0, "p3": 0}
+        assert repo.member_use_counts(m1, ()) == repo.store_use_counts("s1", ()) == {}
+
+
 @settings(max_examples=25, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(spent=st.lists(st.tuples(st.sampled_from(PROMOTIONS), st.integers(0, 10**6),
@@ -250,17 +319,13 @@ def test_the_folded_read_equals_the_separate_reads(
     with k.db.write() as uow:
         for pid, kopecks, points, count in spent:
             uow.promotions.consume(pid, kopecks=kopecks, points=points, count=count, now=now)
-        for pid, member, used_at, returned in uses:
-            key = uuid.uuid4().hex[:16]
-            uow.promotions.record_use(member_id=members[member], receipt_key=key,
-                                      store_id="s", used_at=used_at, promotion_id=pid,
-                                      kopecks=1, points=0, count=1, code=None)
-            if returned:
-                uow.promotions.return_use(members[member], key, pid, now)
+    record_uses(k, [(pid, members[member], used_at, returned)
+                    for pid, member, used_at, returned in uses])
     with k.db.read() as uow:
         repo = uow.promotions
-        for ids, who, since, attributes, purchased in asks:
+        for ids, who, starts, attributes, purchased in asks:
             member_id = members.get(who, who) if who is not None else None
+            since = grouped(starts)
             folded = repo.till_reads(ids, member_id, since=since, attributes=attributes,
                                      purchased=purchased)
             known = member_id is not None
@@ -268,6 +333,8 @@ def test_the_folded_read_equals_the_separate_reads(
             assert folded.counters == repo.counters(ids, lock=False)
             assert folded.member_uses == (repo.member_use_counts(member_id, since)
                                           if known else {})
+            if known:  # counted in the database as here, from the rows
+                assert folded.member_uses == counted_here(k, since, member_id=member_id)
             assert folded.attributes == (repo.member_attributes(member_id)
                                          if known and attributes else None)
             assert folded.purchased == (repo.has_purchases(member_id)

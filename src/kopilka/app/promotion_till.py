@@ -14,7 +14,7 @@ names separated by commas ("vip,coffee-lovers"), set through the members API.
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
@@ -25,6 +25,7 @@ from kopilka.app.promotion_admin import normalise_code
 from kopilka.app.promotion_document import parse_promotion, promotion_to_document
 from kopilka.domain.errors import Conflict
 from kopilka.domain.evaluation import Evaluation, Rejection, evaluate
+from kopilka.domain.kept import PerObject
 from kopilka.domain.promotions import (
     Period,
     PresentedCode,
@@ -37,6 +38,10 @@ from kopilka.domain.promotions import (
 )
 
 MAX_CODES = 20  # promo codes on one receipt
+
+# Promotion ids by the start of the period their uses are counted since (None: ever), as the
+# repository counts them: one group per distinct period (a handful: day, week, month, ever).
+Since = tuple[tuple[datetime | None, tuple[str, ...]], ...]
 
 
 @dataclass(frozen=True)
@@ -57,8 +62,8 @@ class Active:
     promotions: tuple[Promotion, ...]  # in id order
     by_stamp: dict[tuple[str, int], Promotion]  # (id, revision): to reuse on the next change
     limited: tuple[str, ...]  # ids whose counters a calculation reads (`limited`)
-    per_member: tuple[Promotion, ...]  # with a per-member limit
-    per_store: tuple[Promotion, ...]  # with a per-store limit
+    per_member: tuple[tuple[Period, tuple[str, ...]], ...]  # ids with a per-member limit,
+    per_store: tuple[tuple[Period, tuple[str, ...]], ...]  # per-store limit, by period
     usage: tuple[Promotion, ...]  # those with a usage snapshot: limited or per-member
     segments: bool  # some promotion targets segments
     first_purchase: bool  # some promotion needs to know the member's first purchase
@@ -69,12 +74,25 @@ class Active:
         found = tuple(promotions.values())
         return cls(fingerprint, found, promotions,
                    limited=tuple(p.promotion_id for p in found if limited(p)),
-                   per_member=tuple(p for p in found if p.limits.per_member_count is not None),
-                   per_store=tuple(p for p in found if p.limits.per_store_count is not None),
+                   per_member=_by_period(p for p in found
+                                         if p.limits.per_member_count is not None),
+                   per_store=_by_period((p for p in found
+                                         if p.limits.per_store_count is not None), store=True),
                    usage=tuple(p for p in found
                                if limited(p) or p.limits.per_member_count is not None),
                    segments=any(p.conditions.segments for p in found),
                    first_purchase=any(p.conditions.first_purchase for p in found))
+
+
+def _by_period(promotions: Iterable[Promotion], *, store: bool = False,
+               ) -> tuple[tuple[Period, tuple[str, ...]], ...]:
+    """The ids of `promotions` grouped by their per-member (or per-`store`) period."""
+    groups: dict[Period, list[str]] = {}
+    for p in promotions:
+        limits = p.limits
+        period = limits.per_store_period if store else limits.per_member_period
+        groups.setdefault(period, []).append(p.promotion_id)
+    return tuple((period, tuple(ids)) for period, ids in groups.items())
 
 
 _NONE = Active.of((-1, -1), {})
@@ -137,7 +155,7 @@ class _Asks:
 
     counters: tuple[str, ...]
     member_id: str | None
-    since: dict[str, datetime | None]
+    since: Since
     attributes: bool
     purchased: bool
 
@@ -145,7 +163,7 @@ class _Asks:
     def of(cls, found: Active, member_id: str | None, at: datetime) -> _Asks:
         known = member_id is not None
         return cls(found.limited, member_id,
-                   _period_starts(found.per_member, at, _per_member) if known else {},
+                   _period_starts(found.per_member, at) if known else (),
                    attributes=known and found.segments,
                    purchased=bool(member_id) and found.first_purchase)
 
@@ -167,25 +185,10 @@ class _Asks:
             repo.has_purchases(member_id) if self.purchased else None)
 
 
-def _period_starts(promotions: tuple[Promotion, ...], at: datetime,
-                   period_of: Callable[[Promotion], Period]) -> dict[str, datetime | None]:
-    """Each promotion's period start for `at` (None: ever), worked out once per period."""
-    starts: dict[Period, datetime | None] = {}
-    found = {}
-    for p in promotions:
-        period = period_of(p)
-        if period not in starts:
-            starts[period] = period_start(period, at)
-        found[p.promotion_id] = starts[period]
-    return found
-
-
-def _per_member(promotion: Promotion) -> Period:
-    return promotion.limits.per_member_period
-
-
-def _per_store(promotion: Promotion) -> Period:
-    return promotion.limits.per_store_period
+def _period_starts(by_period: tuple[tuple[Period, tuple[str, ...]], ...],
+                   at: datetime) -> Since:
+    """Each group's period start for `at` (None: ever)."""
+    return tuple((period_start(period, at), ids) for period, ids in by_period)
 
 
 FOLDED_TRIES = 3  # snapshots rebuilt while promotions change, before reading apart
@@ -224,7 +227,7 @@ def prepare(uow: UnitOfWork, *, member: dict[str, Any] | None, store_id: str, ch
     if reads is None:
         reads = _Asks.of(found, member_id, at).apart(uow, found.fingerprint, locked)
     store_uses = uow.promotions.store_use_counts(
-        store_id, _period_starts(found.per_store, at, _per_store))
+        store_id, _period_starts(found.per_store, at))
     usage = {p.promotion_id: _usage(p, reads.counters.get(p.promotion_id, (0, 0, 0)),
                                     reads.member_uses.get(p.promotion_id, 0),
                                     store_uses.get(p.promotion_id, 0))
@@ -252,9 +255,9 @@ def _codes(uow: UnitOfWork, codes: Iterable[str], member_id: str | None, *,
     used: dict[str, str] = {}
     refused: list[Rejection] = []
     for code in sorted({normalise_code(c) for c in codes})[:MAX_CODES]:
-        row = uow.promotions.code(code)
+        row = uow.promotions.code_limits(code)
         if row is not None and lock and row["max_uses"] is not None:
-            row = uow.promotions.code(code, lock=True)  # in code order: no deadlocks
+            row = uow.promotions.code_limits(code, lock=True)  # in code order: no deadlocks
         if row is None:
             presented.append(PresentedCode(code, None))
             continue
@@ -272,8 +275,26 @@ def _codes(uow: UnitOfWork, codes: Iterable[str], member_id: str | None, *,
     return presented, used, refused
 
 
+# A promotion's usage snapshot comes back the same receipt after receipt until a confirm moves
+# its counters: each promotion keeps the snapshots made for it, by what they were made of.
+_UsageKey = tuple[tuple[int, int, int], int, int]
+_usages: PerObject[Promotion, dict[_UsageKey, PromotionUsage]] = PerObject(lambda _p: {})
+
+
 def _usage(promotion: Promotion, used: tuple[int, int, int], member_uses: int,
            store_uses: int) -> PromotionUsage:
+    kept = _usages(promotion)
+    key = (used, member_uses, store_uses)
+    usage = kept.get(key)
+    if usage is None:
+        if len(kept) >= 256:
+            kept.clear()
+        usage = kept[key] = _new_usage(promotion, used, member_uses, store_uses)
+    return usage
+
+
+def _new_usage(promotion: Promotion, used: tuple[int, int, int], member_uses: int,
+               store_uses: int) -> PromotionUsage:
     limits = promotion.limits
     kopecks, points, count = used
     return PromotionUsage(

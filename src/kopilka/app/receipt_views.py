@@ -1,51 +1,71 @@
 """Receipt calculations as the API returns them (money as decimal strings).
 
 With many promotions a calculation carries dozens of effects, refusals and accruals; the view
-builds their dicts in plain loops, and formats each accrual date once per date object (the
-promotions' accruals share the same activation and expiry)."""
+builds their dicts in plain loops, formats each amount once per process (amounts recur: zeros,
+prices, the promotions' fixed discounts) and an accrual date again only when it is another
+object than the previous accrual's (the promotions' accruals share one activation and expiry)."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
-from kopilka.domain.evaluation import Accrual, Effect, Evaluation, Rejection
+from kopilka.domain.evaluation import Accrual, Effect, Evaluation, LineResult, Rejection
 from kopilka.domain.points import format_money
 from kopilka.domain.program import Program
+
+_TEXTS: dict[int, str] = {}  # format_money by amount in kopecks
+_TEXTS_LIMIT = 65_536
+
+
+def _money(kopecks: int) -> str:
+    """format_money(kopecks), made once per amount (at most _TEXTS_LIMIT kept)."""
+    text = _TEXTS.get(kopecks)
+    if text is None:
+        if len(_TEXTS) >= _TEXTS_LIMIT:
+            _TEXTS.clear()
+        text = _TEXTS[kopecks] = format_money(kopecks)
+    return text
 
 
 def evaluation_view(e: Evaluation, program: Program) -> dict[str, Any]:
     return {
-        "subtotal": format_money(e.subtotal),
-        "discount_total": format_money(e.discount_total),
+        "subtotal": _money(e.subtotal),
+        "discount_total": _money(e.discount_total),
         "points_redeemed": e.points_redeemed,
-        "points_redeemed_value": format_money(e.points_redeemed_value),
-        "total_payable": format_money(e.total_payable),
+        "points_redeemed_value": _money(e.points_redeemed_value),
+        "total_payable": _money(e.total_payable),
         "points_earned": e.points_earned,
         "points_earned_pending": e.points_earned_pending,
         "max_redeemable_points": e.max_redeemable_points,
-        "lines": [{"line_id": line.line_id, "unit_price": format_money(line.unit_price),
-                   "quantity": str(line.quantity), "amount": format_money(line.amount),
-                   "discount": format_money(line.discount),
-                   "points_redeemed": line.points_redeemed,
-                   "points_redeemed_value": format_money(line.points_redeemed_value),
-                   "total": format_money(line.total), "points_earned": line.points_earned}
-                  for line in e.lines],
+        "lines": _lines(e.lines),
         "applied": _applied(e.applied),
         "rejected": _rejected(e.rejected),
         "messages": list(e.messages),
         "accruals": _accruals(e.accruals),
         "tier": {"before": e.tier_before, "after": e.tier_after,
-                 "qualifying_value": format_money(e.qualifying_value)
+                 "qualifying_value": _money(e.qualifying_value)
                  if program.tiers.measure.value == "spend" else e.qualifying_value}
         if program.tiers else None,
         "program_version": e.program_version,
     }
 
 
+def _lines(lines: tuple[LineResult, ...]) -> list[dict[str, Any]]:
+    text, money = _TEXTS.get, _money  # text(amount) or money(amount): _money, inlined
+    return [{"line_id": line_id, "unit_price": text(price) or money(price),
+             "quantity": str(quantity), "amount": text(amount) or money(amount),
+             "discount": text(discount) or money(discount), "points_redeemed": redeemed,
+             "points_redeemed_value": text(value) or money(value),
+             "total": text(total) or money(total), "points_earned": earned}
+            for line_id, price, quantity, amount, discount, redeemed, value, total, earned
+            in lines]
+
+
 def _applied(effects: tuple[Effect, ...]) -> list[dict[str, Any]]:
-    return [{"kind": a.kind, "code": a.code, "name": a.name, "amount": format_money(a.amount),
-             "points": a.points, "line_ids": list(a.line_ids), "rule": a.rule}
+    text, money = _TEXTS.get, _money
+    return [{"kind": a.kind, "code": a.code, "name": a.name,
+             "amount": text(a.amount) or money(a.amount), "points": a.points,
+             "line_ids": list(a.line_ids), "rule": a.rule}
             for a in effects]
 
 
@@ -60,16 +80,16 @@ def _rejected(rejections: tuple[Rejection, ...]) -> list[dict[str, Any]]:
 
 
 def _accruals(accruals: tuple[Accrual, ...]) -> list[dict[str, Any]]:
-    texts: dict[int, tuple[datetime, str]] = {}  # id(date) -> (date, isoformat), this call
-
-    def iso(at: datetime | None) -> str | None:
-        if at is None:
-            return None
-        known = texts.get(id(at))
-        if known is None or known[0] is not at:
-            known = texts[id(at)] = (at, at.isoformat())
-        return known[1]
-
-    return [{"rule": a.rule_id, "currency": a.currency, "points": a.points,
-             "activates_at": iso(a.activates_at), "expires_at": iso(a.expires_at)}
-            for a in accruals]
+    out = []
+    activates = expires = None  # the dates last formatted, and their texts
+    activates_text = expires_text = None
+    for a in accruals:
+        if a.activates_at is not activates:
+            activates = a.activates_at
+            activates_text = None if activates is None else activates.isoformat()
+        if a.expires_at is not expires:
+            expires = a.expires_at
+            expires_text = None if expires is None else expires.isoformat()
+        out.append({"rule": a.rule_id, "currency": a.currency, "points": a.points,
+                    "activates_at": activates_text, "expires_at": expires_text})
+    return out

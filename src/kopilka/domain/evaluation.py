@@ -230,13 +230,30 @@ class _EarnPlan:
         self.pending: timedelta | None = None  # timedelta(days=rule.pending_days)
         self.expires: timedelta | None = None  # timedelta(days=count) of an after_days expiry
 
+    def dates(self, at: datetime) -> tuple[datetime | None, datetime | None]:
+        """When points the rule credits for a receipt at `at` activate (None: at once) and
+        expire (None: never), as pending_days and expiry_date() say; durations made once."""
+        rule = self.rule
+        activates = None
+        if rule.pending_days:
+            if self.pending is None:
+                self.pending = timedelta(days=rule.pending_days)
+            activates = at + self.pending
+        expiry = rule.expiry
+        if expiry.kind is ExpiryKind.AFTER_DAYS:
+            if self.expires is None:
+                self.expires = timedelta(days=expiry.count)
+            return activates, at + self.expires
+        return activates, expiry_date(expiry, at)
+
 
 class _Plan:
     """A program's lookups: currencies, tier levels and tier ranks by code, the main earn
     currency, the goods sets of its rules, and effect texts made on first use."""
 
     __slots__ = ("program", "main", "currencies", "tiers", "levels", "level_by_code",
-                 "rank_by_code", "discount_excluded", "burn_excluded", "burn_text", "earn")
+                 "rank_by_code", "discount_excluded", "burn_excluded", "burn_text", "earn",
+                 "grants")
 
     def __init__(self, program: Program) -> None:
         self.program = program
@@ -249,6 +266,8 @@ class _Plan:
         self.burn_excluded = _goods_match(burn.excluded) if burn else None
         self.burn_text: str | None = None  # the points_redeemed effect's rule
         self.earn = tuple(_EarnPlan(rule) for rule in program.earn)
+        # promotions' points: their currency and the earn rule that dates them (on first use)
+        self.grants: tuple[str, _EarnPlan | None] | None = None
         tiers = self.tiers = program.tiers
         levels = self.levels = tiers.levels if tiers is not None else ()
         self.level_by_code: dict[str | None, Tier] = {}
@@ -515,46 +534,22 @@ def _promotion_points(plan: _Plan, promo: PromotionOutcome, receipt: Receipt,
     (activation and expiry as the main currency's first earn rule). A multiplier adds
     floor(line points x (factor - 1)) per line, within the promotion's points budget left.
     Returns the points per line, and the points earned and pending, all updated."""
-    main = plan.main or plan.program.main_currency
-    rule = next((ep.rule for ep in plan.earn if ep.rule.currency == main), None)
+    main, rule = _grants(plan)
     at = receipt.occurred_at
-    activates = at + timedelta(days=rule.pending_days) if rule and rule.pending_days else None
-    expires = expiry_date(rule.expiry, at) if rule is not None else None
-    n = len(ids)
-    per_line = earned or [0] * n  # before these grants: what multipliers read
-    weights = [max(t, 0) for t in totals]
-    weight_sum = sum(weights)
-    grants: list[tuple[str, list[int]]] = []
-    for bonus in promo.points_bonuses:
-        points = bonus.points
-        if points > 0:
-            if weight_sum:
-                lines = allocate(points, weights)
-            else:
-                lines = [points] + [0] * (n - 1)
-            grants.append((bonus.promotion_id, lines))
+    activates, expires = rule.dates(at) if rule is not None else (None, None)
+    grants = _bonus_lines(promo, totals, len(ids))
+    per_line = earned or [0] * len(ids)  # before these grants: what multipliers read
     if promo.multipliers:
-        index = {line_id: i for i, line_id in enumerate(ids)}
-        for mult in promo.multipliers:
-            num, den = (mult.factor - 1).as_integer_ratio()
-            extra = [0] * n
-            for line_id in mult.line_ids:
-                i = index.get(line_id)
-                if i is not None:
-                    extra[i] = per_line[i] * num // den
-            if mult.points_cap is not None and sum(extra) > mult.points_cap:
-                extra = allocate(mult.points_cap, extra)
-            if sum(extra) > 0:
-                grants.append((mult.promotion_id, extra))
+        grants += _multiplied_lines(promo, ids, per_line)
     shown: dict[str, list[int]] = {}  # promotion id -> its effects that show its points
     for i, effect in enumerate(applied):
         if effect.kind in ("extra_points", "points_multiplier"):
             shown.setdefault(effect.code, []).append(i)
-    for promotion_id, lines in grants:
-        points = sum(lines)
+    counts_pending = activates is not None and activates > at
+    for promotion_id, points, lines in grants:
         accruals.append(Accrual(promotion_id, main, points, activates, expires, tuple(lines)))
         points_earned += points
-        if activates is not None and activates > at:
+        if counts_pending:
             pending += points
         for i in shown.get(promotion_id, ()):
             e = applied[i]  # replace(e, points=points), built directly when they differ
@@ -562,9 +557,54 @@ def _promotion_points(plan: _Plan, promo: PromotionOutcome, receipt: Receipt,
                 applied[i] = Effect(e.kind, e.code, e.name, e.amount, points, e.line_ids,
                                     e.rule)
     if grants:  # the points per line: what the program gave, plus each grant
-        per_line = [sum(column) for column in zip(per_line, *(g[1] for g in grants),
-                                                   strict=True)]
+        per_line = list(map(sum, zip(per_line, *(g[2] for g in grants), strict=True)))
     return per_line, points_earned, pending
+
+
+def _grants(plan: _Plan) -> tuple[str, _EarnPlan | None]:
+    """The currency of promotions' points (the main earn currency, else the program's main
+    one) and the first earn rule in it, which dates them (found once per plan)."""
+    if plan.grants is None:
+        main = plan.main or plan.program.main_currency
+        plan.grants = (main, next((ep for ep in plan.earn if ep.rule.currency == main), None))
+    return plan.grants
+
+
+def _bonus_lines(promo: PromotionOutcome, totals: list[int],
+                 n: int) -> list[tuple[str, int, list[int]]]:
+    """(promotion id, points, points per line) of each extra-points bonus, allocated by what
+    the lines pay (all to the first line when nothing is paid)."""
+    weights = [max(t, 0) for t in totals]
+    paid = sum(weights)
+    grants = []
+    for bonus in promo.points_bonuses:
+        points = bonus.points
+        if points > 0:
+            lines = allocate(points, weights) if paid else [points] + [0] * (n - 1)
+            grants.append((bonus.promotion_id, points, lines))
+    return grants
+
+
+def _multiplied_lines(promo: PromotionOutcome, ids: tuple[str, ...],
+                      per_line: list[int]) -> list[tuple[str, int, list[int]]]:
+    """(promotion id, points, points per line) of each multiplier that adds points: on its
+    lines, floor(points x (factor - 1)), within its cap (allocated by what each would add)."""
+    index = {line_id: i for i, line_id in enumerate(ids)}
+    grants = []
+    for mult in promo.multipliers:
+        num, den = (mult.factor - 1).as_integer_ratio()
+        extra = [0] * len(ids)
+        for line_id in mult.line_ids:
+            i = index.get(line_id)
+            if i is not None:
+                extra[i] = per_line[i] * num // den
+        points = sum(extra)
+        if mult.points_cap is not None and points > mult.points_cap:
+            extra = allocate(mult.points_cap, extra)
+            points = mult.points_cap
+        if points > 0:
+            grants.append((mult.promotion_id, points, extra))
+    return grants
 
 
 # --- 3. points redeemed ---------------------------------------------------------------------
@@ -729,21 +769,9 @@ def _earn(plan: _Plan, receipt: Receipt, tier: Tier | None, totals: list[int], p
             main_points += points
             per_line = lines if per_line is None else [
                 a + b for a, b in zip(per_line, lines, strict=True)]
-        if rule.pending_days:
-            if ep.pending is None:
-                ep.pending = timedelta(days=rule.pending_days)
-            activates = at + ep.pending
-            if activates > at:
-                pending += points
-        else:
-            activates = None
-        expiry = rule.expiry
-        if expiry.kind is ExpiryKind.AFTER_DAYS:  # as expiry_date(), its timedelta made once
-            if ep.expires is None:
-                ep.expires = timedelta(days=expiry.count)
-            expires = at + ep.expires
-        else:
-            expires = expiry_date(expiry, at)
+        activates, expires = ep.dates(at)
+        if activates is not None and activates > at:
+            pending += points
         accruals.append(Accrual(rule.rule_id, rule.currency, points, activates, expires,
                                 tuple(lines)))
         texts = ep.texts.get(index)

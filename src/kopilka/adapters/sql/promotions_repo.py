@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
@@ -19,7 +20,7 @@ from kopilka.adapters.sql.tables import (
     promotion_uses,
     promotions,
 )
-from kopilka.app.promotion_till import TillReads
+from kopilka.app.promotion_till import Since, TillReads
 
 _p, _c, _u, _k, _a = (promotions.c, promotion_counters.c, promotion_uses.c, promo_codes.c,
                       promotion_audience.c)
@@ -32,7 +33,9 @@ _FINGERPRINT = "count(*), COALESCE(SUM(revision), 0)"
 _FROM = {  # where each read looks: shared by its own statement and its part of `_FOLDED`
     "counters": "FROM promotion_counters WHERE promotion_id IN ({ids})",
     "member_uses": "FROM promotion_uses WHERE member_id = :m AND status = 'used' "
-                   "AND promotion_id IN ({ids})",
+                   "AND ({periods}) GROUP BY promotion_id",
+    "store_uses": "FROM promotion_uses WHERE store_id = :st AND status = 'used' "
+                  "AND ({periods}) GROUP BY promotion_id",
     "attributes": "FROM members WHERE member_id = :m",
     "purchased": "FROM receipts WHERE member_id = :m AND status = 'confirmed'",
 }
@@ -41,9 +44,12 @@ _TILL = {
     "stamps": "SELECT promotion_id, status, revision FROM promotions",
     "counters": "SELECT promotion_id, used_kopecks, used_points, used_count "
                 f"{_FROM['counters']} ORDER BY promotion_id",
-    "member_uses": f"SELECT promotion_id, used_at {_FROM['member_uses']}",
+    "member_uses": f"SELECT promotion_id, count(*) {_FROM['member_uses']}",
+    "store_uses": f"SELECT promotion_id, count(*) {_FROM['store_uses']}",
     "attributes": f"SELECT attributes {_FROM['attributes']}",
     "purchased": f"SELECT 1 {_FROM['purchased']} LIMIT 1",
+    "code": "SELECT promotion_id, max_uses, max_uses_per_member, uses FROM promo_codes "
+            "WHERE code = :code",
 }
 _till_sql: dict[tuple[str, str, int], str] = {}
 
@@ -59,12 +65,21 @@ _FOLDED = {
     "f": f"SELECT 'f', {_T}, {_FINGERPRINT}, {_N}, {_AT}, {_DOC} FROM promotions",
     "c": f"SELECT 'c', promotion_id, used_kopecks, used_points, used_count, {_AT}, {_DOC} "
          f"{_FROM['counters']}",
-    "u": f"SELECT 'u', promotion_id, {_N}, {_N}, {_N}, used_at, {_DOC} {_FROM['member_uses']}",
+    "u": f"SELECT 'u', promotion_id, count(*), {_N}, {_N}, {_AT}, {_DOC} "
+         f"{_FROM['member_uses']}",
     "a": f"SELECT 'a', {_T}, {_N}, {_N}, {_N}, {_AT}, attributes {_FROM['attributes']}",
     "p": f"SELECT 'p', {_T}, CASE WHEN EXISTS (SELECT 1 {_FROM['purchased']}) THEN 1 ELSE 0 "
          f"END, {_N}, {_N}, {_AT}, {_DOC}",
 }
-_folded_sql: dict[tuple[str, int, int, bool, bool], str] = {}
+_folded_sql: dict[tuple[str, int, Periods, bool, bool], str] = {}
+
+# A member's (or store's) uses are counted in the database, each promotion's since its own
+# period start (None: ever), one condition per group of `Since` (a handful: today's, this
+# week's, this month's, ever): `{periods}` becomes "(promotion_id IN (:u0, :u1) AND used_at
+# >= :s0) OR (promotion_id IN (:u2))". A statement's shape is, per group, how many
+# promotions and whether it has a start.
+Periods = tuple[tuple[int, bool], ...]
+_uses_sql: dict[tuple[str, str, Periods], str] = {}
 
 
 def _in_dialect(dialect: str, sql: str) -> str:
@@ -88,10 +103,10 @@ def _till_statement(dialect: str, name: str, count: int = 0, *, lock: bool = Fal
     return sql
 
 
-def _folded_statement(dialect: str, counters: int, uses: int, attributes: bool,
+def _folded_statement(dialect: str, counters: int, uses: Periods, attributes: bool,
                       purchased: bool) -> str:
-    """The folded read for `counters` counter ids and `uses` member-use ids (made once per
-    shape): the fingerprint, then the parts asked for."""
+    """The folded read for `counters` counter ids and the member's uses in the periods `uses`
+    (made once per shape): the fingerprint, then the parts asked for."""
     key = (dialect, counters, uses, attributes, purchased)
     sql = _folded_sql.get(key)
     if sql is None:
@@ -99,27 +114,58 @@ def _folded_statement(dialect: str, counters: int, uses: int, attributes: bool,
         if counters:
             parts.append(_with_ids(_FOLDED["c"], "c", counters))
         if uses:
-            parts.append(_with_ids(_FOLDED["u"], "u", uses))
+            parts.append(_with_periods(_FOLDED["u"], uses))
         parts += [_FOLDED[kind] for kind, asked in (("a", attributes), ("p", purchased))
                   if asked]
         sql = _folded_sql[key] = _in_dialect(dialect, " UNION ALL ".join(parts))
     return sql
 
 
-def _id_params(ids: Sequence[str], prefix: str = "i") -> dict[str, Any]:
-    return {f"{prefix}{i}": pid for i, pid in enumerate(ids)}
+def _uses_statement(dialect: str, name: str, periods: Periods) -> str:
+    """The member's or store's (`name`) uses counted in `periods` (made once per shape)."""
+    key = (dialect, name, periods)
+    sql = _uses_sql.get(key)
+    if sql is None:
+        sql = _uses_sql[key] = _in_dialect(dialect, _with_periods(_TILL[name], periods))
+    return sql
 
 
-def _count_since(uses: Iterable[tuple[str, Any]], since: dict[str, datetime | None],
-                 read_ts: Callable[[Any], datetime]) -> dict[str, int]:
-    """(promotion id, used at) rows counted per promotion, each since its own period start
-    (None: ever); every promotion of `since` is in the answer."""
-    counts = dict.fromkeys(since, 0)
-    for pid, used_at in uses:
-        start = since[pid]
-        if start is None or read_ts(used_at) >= start:
-            counts[pid] += 1
+def _with_periods(sql: str, periods: Periods) -> str:
+    conditions, first = [], 0
+    for group, (count, has_start) in enumerate(periods):
+        ids = ", ".join(f":u{i}" for i in range(first, first + count))
+        first += count
+        conditions.append(f"(promotion_id IN ({ids})"
+                          + (f" AND used_at >= :s{group})" if has_start else ")"))
+    return sql.replace("{periods}", " OR ".join(conditions))
+
+
+def _period_params(since: Since,
+                   ts: Callable[[datetime], Any]) -> tuple[Periods, dict[str, Any]]:
+    """The shape of the condition for `since` and its parameters (the starts as the column
+    stores them, `ts`)."""
+    params = _id_params([pid for _start, ids in since for pid in ids], "u")
+    for group, (start, _ids) in enumerate(since):
+        if start is not None:
+            params[f"s{group}"] = ts(start)
+    return tuple((len(ids), start is not None) for start, ids in since), params
+
+
+def _counted(since: Since, rows: Iterable[tuple[str, Any]]) -> dict[str, int]:
+    """The (promotion id, count) rows as counts for every promotion of `since` (0: none)."""
+    counts = {pid: 0 for _start, ids in since for pid in ids}
+    counts.update((pid, int(n)) for pid, n in rows)
     return counts
+
+
+def _id_params(ids: Sequence[str], prefix: str = "i") -> dict[str, Any]:
+    return dict(zip(_names(prefix, len(ids)), ids, strict=True))
+
+
+@functools.cache
+def _names(prefix: str, count: int) -> tuple[str, ...]:
+    """The parameter names prefix0 ... prefix{count - 1} (made once per count)."""
+    return tuple(f"{prefix}{i}" for i in range(count))
 
 
 class SqlPromotions:
@@ -230,15 +276,21 @@ class SqlPromotions:
 
     # --- uses ------------------------------------------------------------------------------
 
-    def member_use_counts(self, member_id: str,
-                          since: dict[str, datetime | None]) -> dict[str, int]:
+    def member_use_counts(self, member_id: str, since: Since) -> dict[str, int]:
         """The member's uses per promotion, each since its own period start: one query."""
+        return self._use_counts("member_uses", {"m": member_id}, since)
+
+    def store_use_counts(self, store_id: str, since: Since) -> dict[str, int]:
+        """The store's uses per promotion, each since its own period start: one query."""
+        return self._use_counts("store_uses", {"st": store_id}, since)
+
+    def _use_counts(self, name: str, params: dict[str, Any], since: Since) -> dict[str, int]:
         if not since:
             return {}
-        ids = sorted(since)
-        rows = self._cursor("member_uses", {"m": member_id, **_id_params(ids)},
-                            len(ids)).fetchall()
-        return _count_since(rows, since, self.hot.read_ts)
+        periods, period_params = _period_params(since, self.hot.ts)
+        rows = self._run(_uses_statement(self.dialect, name, periods),
+                         {**params, **period_params}).fetchall()
+        return _counted(since, rows)
 
     def member_attributes(self, member_id: str) -> dict[str, Any]:
         """The member's custom attributes (the till reads segments from them)."""
@@ -250,7 +302,7 @@ class SqlPromotions:
         return found if isinstance(found, dict) else {}
 
     def till_reads(self, counters: Sequence[str], member_id: str | None = None, *,
-                   since: dict[str, datetime | None] | None = None, attributes: bool = False,
+                   since: Since = (), attributes: bool = False,
                    purchased: bool = False) -> TillReads:
         """What a calculation reads besides the promotions, in one statement (one round
         trip): the fingerprint of the promotions (to check the caller's snapshot against:
@@ -260,24 +312,25 @@ class SqlPromotions:
         they have a confirmed receipt, each when asked. No locks: FOR UPDATE admits no
         UNION, so confirming reads the counters it locks with `counters`."""
         member = member_id is not None
-        uses = list(since or ()) if member else []
+        uses = since if member else ()
         attributes, purchased = attributes and member, purchased and member
         if not (counters or uses or attributes or purchased):  # no promotion: as cheap as ever
             return TillReads(self.fingerprint(), {}, {}, None, None)
-        params = {**_id_params(counters, "c"), **_id_params(uses, "u")}
+        periods, params = _period_params(uses, self.hot.ts)
+        params.update(_id_params(counters, "c"))
         if member:
             params["m"] = member_id
-        rows = self._run(_folded_statement(self.dialect, len(counters), len(uses), attributes,
+        rows = self._run(_folded_statement(self.dialect, len(counters), periods, attributes,
                                            purchased), params).fetchall()
         fingerprint = (0, 0)
         used: dict[str, tuple[int, int, int]] = {}
-        member_uses: list[tuple[str, Any]] = []
+        member_uses: list[tuple[str, int]] = []
         found_attributes = bought = None
-        for kind, pid, a, b, c, used_at, doc in rows:
+        for kind, pid, a, b, c, _at, doc in rows:
             if kind == "c":
                 used[pid] = (int(a), int(b), int(c))
             elif kind == "u":
-                member_uses.append((pid, used_at))
+                member_uses.append((pid, a))
             elif kind == "f":
                 fingerprint = (int(a), int(b))
             elif kind == "a":
@@ -286,25 +339,8 @@ class SqlPromotions:
                 bought = bool(a)
         return TillReads(
             fingerprint, used,
-            _count_since(member_uses, since, self.hot.read_ts) if since and member else {},
+            _counted(uses, member_uses),
             self._attributes(found_attributes) if attributes else None, bought)
-
-    def store_use_counts(self, store_id: str,
-                         since: dict[str, datetime | None]) -> dict[str, int]:
-        """The store's uses per promotion since each one's period start: a query per
-        distinct start (a handful: day, week, month, ever)."""
-        counts = dict.fromkeys(since, 0)
-        by_start: dict[datetime | None, list[str]] = {}
-        for pid, start in since.items():
-            by_start.setdefault(start, []).append(pid)
-        for start, ids in by_start.items():
-            query = sa.select(_u.promotion_id, sa.func.count()).where(
-                _u.store_id == store_id, _u.status == "used", _u.promotion_id.in_(sorted(ids))
-            ).group_by(_u.promotion_id)
-            if start is not None:
-                query = query.where(_u.used_at >= start)
-            counts.update({pid: int(n) for pid, n in self.conn.execute(query)})
-        return counts
 
     def code_uses_by_member(self, code: str, member_id: str) -> int:
         return int(self.conn.execute(sa.select(sa.func.count()).where(
@@ -333,6 +369,17 @@ class SqlPromotions:
             query = query.with_for_update()
         row = self.conn.execute(query).mappings().first()
         return dict(row) if row else None
+
+    def code_limits(self, code: str, *, lock: bool = False) -> dict[str, Any] | None:
+        """What the till checks of a presented code (`code` as read on its DB-API cursor):
+        its promotion, its use limits and uses; `lock` takes its row (PostgreSQL)."""
+        row = self._cursor("code", {"code": code},
+                           lock=lock and self.dialect == "postgresql").fetchone()
+        if row is None:
+            return None
+        promotion_id, max_uses, per_member, uses = row
+        return {"promotion_id": promotion_id, "max_uses": max_uses,
+                "max_uses_per_member": per_member, "uses": uses}
 
     def use_code(self, code: str, delta: int) -> None:
         self.conn.execute(promo_codes.update().where(_k.code == code)
