@@ -1,8 +1,9 @@
-"""Which promotions engine runs: the modules `setup.py` compiled with mypyc, or their Python
+"""Which engine runs: the domain modules `setup.py` compiled with mypyc, or their Python
 source.
 
-The engine (`ENGINE`, pure Python under kopilka/domain) is compiled at install time for
-speed: the compiled modules (.so) sit beside their source, and Python prefers them. A build
+The hot pure modules (`ENGINE`, under kopilka/domain: the promotions engine, the evaluation
+and what they use) are compiled at install time for speed: the compiled modules (.so) sit
+beside their source, and Python prefers them. A build
 records the SHA-256 of each source it compiled (`RECORD`). When a source differs from what
 was compiled (edited or checked out since the last `make install`), or the record is missing,
 the whole engine is loaded from source instead and a warning says so: a stale build never
@@ -25,8 +26,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
 
-ENGINE = ("allocation", "kept", "points", "program", "promotion_grants", "promotion_outcome",
-          "promotion_plans", "promotion_rewards", "promotion_rules", "promotions")
+# the modules compiled (of kopilka.domain); mypy must pass on them (docs/ARCHITECTURE.md)
+ENGINE = ("allocation", "evaluation", "kept", "points", "program", "promotion_grants",
+          "promotion_outcome", "promotion_plans", "promotion_rewards", "promotion_rules",
+          "promotions")
 DOMAIN = Path(__file__).resolve().parent / "domain"
 RECORD = "engine_build.json"  # in DOMAIN: {module: sha256 of the source compiled}
 PACKAGE = "kopilka.domain"

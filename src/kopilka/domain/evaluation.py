@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from itertools import compress, repeat
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 from kopilka.domain.allocation import allocate, distribute_remainders
 from kopilka.domain.errors import InvalidInput
@@ -185,7 +185,7 @@ class _GoodsMatch:
                 if hit is None:
                     key = keys[i]
                     flags[i] = memo[key] = contains(*key)
-        return flags
+        return cast(list[bool], flags)  # every None is filled in
 
 
 _MEMO_LIMIT = 100_000  # (sku, category) answers kept per goods set
@@ -429,7 +429,7 @@ def evaluate(program: Program, receipt: Receipt, member: MemberState | None,
         earned, points_earned, pending = _promotion_points(
             plan, promo, receipt, totals, earned, ids, accruals, applied, points_earned,
             pending)
-    tier_after, qualifying = (None, 0) if plan.tiers is None else _tiers(
+    tier_after, qualifying = (None, 0) if plan.tiers is None or tier is None else _tiers(
         plan, member, tier, paid, points_earned, applied, messages)
     lines = tuple(map(_new_line_result, repeat(LineResult), zip(
         ids, prices, quantities, amounts, discounts or repeat(0), redeemed or repeat(0),
@@ -444,14 +444,16 @@ def evaluate(program: Program, receipt: Receipt, member: MemberState | None,
 # --- 2. discount ----------------------------------------------------------------------------
 
 def _discount(program: Program, plan: _Plan, receipt: Receipt, tier: Tier | None,
-              amounts: list[int], subtotal: int, ids: tuple[str, ...],
+              amounts: list[int], subtotal: int, ids: list[str],
               keys: list[tuple[str, str | None]], membership: dict[_GoodsMatch, list[bool]],
               applied: list[Effect], messages: list[str]) -> tuple[list[int] | None, int]:
     """The discount per line (None: none) and in total."""
     rule = program.discount
     if tier is not None and tier.discount_percent is not None:
+        assert program.tiers is not None  # a member's tier is one of the program's
         percent, code, why = tier.discount_percent, program.tiers.rule_id, f"tier {tier.name}"
     else:
+        assert rule is not None  # the caller asks for a discount rule or a tier discount
         steps = rule.ladder.steps
         index, step = _ladder_at(steps, subtotal)
         percent = steps[index].percent if index >= 0 else _ZERO
@@ -461,6 +463,7 @@ def _discount(program: Program, plan: _Plan, receipt: Receipt, tier: Tier | None
                             f"to get a {step.percent}% discount")
     discountable = [line.discountable for line in receipt.lines]
     if rule is not None:
+        assert plan.discount_excluded is not None  # made with the rule
         excluded = _member_of(plan.discount_excluded, keys, membership)
         base = [a if d and not x else 0
                 for a, d, x in zip(amounts, discountable, excluded, strict=True)]
@@ -481,7 +484,7 @@ def _discount(program: Program, plan: _Plan, receipt: Receipt, tier: Tier | None
 
 # --- 1b. promotions (computed before, by domain.promotions) ---------------------------------
 
-def _promotion_effects(promo: PromotionOutcome, ids: tuple[str, ...], applied: list[Effect],
+def _promotion_effects(promo: PromotionOutcome, ids: list[str], applied: list[Effect],
                        rejected: list[Rejection], messages: list[str],
                        ) -> tuple[list[int] | None, int, list[bool] | None]:
     """The promotions' line discounts (None: none), their total, the lines they make not
@@ -503,7 +506,7 @@ _rejection: PerObject[PromotionRejection, Rejection] = PerObject(
     lambda refusal: Rejection(refusal.code, refusal.reason, refusal.promotion_id or ""))
 
 
-def _anonymous(program: Program, promo: PromotionOutcome, ids: tuple[str, ...],
+def _anonymous(program: Program, promo: PromotionOutcome, ids: list[str],
                prices: Any, quantities: Any, amounts: list[int],
                subtotal: int) -> Evaluation:
     """A receipt without a member: promotions open to everyone still apply; nothing else."""
@@ -527,7 +530,7 @@ def _anonymous(program: Program, promo: PromotionOutcome, ids: tuple[str, ...],
 
 
 def _promotion_points(plan: _Plan, promo: PromotionOutcome, receipt: Receipt,
-                      totals: list[int], earned: list[int] | None, ids: tuple[str, ...],
+                      totals: list[int], earned: list[int] | None, ids: list[str],
                       accruals: list[Accrual], applied: list[Effect], points_earned: int,
                       pending: int) -> tuple[list[int] | None, int, int]:
     """Extra points and multipliers of promotions, as one accrual each in the main currency
@@ -585,7 +588,7 @@ def _bonus_lines(promo: PromotionOutcome, totals: list[int],
     return grants
 
 
-def _multiplied_lines(promo: PromotionOutcome, ids: tuple[str, ...],
+def _multiplied_lines(promo: PromotionOutcome, ids: list[str],
                       per_line: list[int]) -> list[tuple[str, int, list[int]]]:
     """(promotion id, points, points per line) of each multiplier that adds points: on its
     lines, floor(points x (factor - 1)), within its cap (allocated by what each would add)."""
@@ -611,7 +614,7 @@ def _multiplied_lines(promo: PromotionOutcome, ids: tuple[str, ...],
 
 def _redeem(plan: _Plan, receipt: Receipt, member: MemberState, amounts: list[int],
             discounts: list[int] | None, subtotal: int, discount_total: int,
-            ids: tuple[str, ...], keys: list[tuple[str, str | None]],
+            ids: list[str], keys: list[tuple[str, str | None]],
             membership: dict[_GoodsMatch, list[bool]], applied: list[Effect],
             rejected: list[Rejection], blocked: list[bool] | None = None,
             ) -> tuple[list[int] | None, list[int] | None, int, int, int]:
@@ -625,6 +628,7 @@ def _redeem(plan: _Plan, receipt: Receipt, member: MemberState, amounts: list[in
             rejected.append(Rejection("no_burn_rule", "this program does not take points"))
         return None, None, 0, 0, 0
     minor = 10 ** plan.currency(rule.currency).scale  # minor units per point
+    assert plan.burn_excluded is not None  # made with the burn rule
     excluded = _member_of(plan.burn_excluded, keys, membership)
     if blocked is not None:
         excluded = [x or b for x, b in zip(excluded, blocked, strict=True)]
@@ -696,7 +700,7 @@ def _allocate_two(first: int, second: int, weights: list[int],
 # --- 5. points earned -----------------------------------------------------------------------
 
 def _earn(plan: _Plan, receipt: Receipt, tier: Tier | None, totals: list[int], paid: int,
-          ids: tuple[str, ...], keys: list[tuple[str, str | None]],
+          ids: list[str], keys: list[tuple[str, str | None]],
           membership: dict[_GoodsMatch, list[bool]], applied: list[Effect],
           messages: list[str]) -> tuple[list[int] | None, list[Accrual], int, int]:
     """Points per line in the main currency (None: none), one accrual per earning rule, and
@@ -843,6 +847,7 @@ def _tiers(plan: _Plan, member: MemberState, current: Tier, paid: int, points_ea
     """The tier after this receipt and what the receipt adds to the tier measure (the plan's
     lookups stand in for TierProgram.level, rank and above)."""
     tiers = plan.tiers
+    assert tiers is not None  # asked only of a program with tiers
     contribution = {Measure.SPEND: paid, Measure.PURCHASES: 1,
                     Measure.POINTS_EARNED: points_earned}[tiers.measure]
     value = member.qualifying_value + contribution
