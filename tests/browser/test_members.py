@@ -109,7 +109,8 @@ def test_admin_erases_a_member_after_confirming(open_page) -> None:
         asked.append(dialog.message)
         dialog.accept()
     b.page.on("dialog", answer)
-    b.page.click("[data-testid=erase-form] button")
+    with b.page.expect_navigation():  # the post and its redirect, before the screenshot
+        b.page.click("[data-testid=erase-form] button")
     b.measure("member-erased")
     assert asked and "cannot be undone" in asked[0]
     assert b.page.locator("[data-testid=erased]").count() == 1
