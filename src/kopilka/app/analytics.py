@@ -51,7 +51,7 @@ from kopilka.app.analytics_period import Period, make_period, zone_name
 from kopilka.app.ports import UnitOfWork
 from kopilka.domain.errors import NotFound
 from kopilka.domain.ledger import Account, Code
-from kopilka.domain.points import PointCurrency, parse_money
+from kopilka.domain.points import PointCurrency, Rounding, parse_money, round_to_int
 from kopilka.domain.program import Program
 
 NO_NON_MEMBER_RECEIPTS = (
@@ -187,7 +187,7 @@ def average(total: int, count: int) -> int | None:
     """total / count in whole kopecks, half up; None for no receipts."""
     if count == 0:
         return None
-    return int((Decimal(total) / count).to_integral_value(rounding=ROUND_HALF_UP))
+    return round_to_int(Decimal(total) / count, Rounding.HALF_UP)
 
 
 def share_percent(part: int, whole: int) -> str | None:
