@@ -1,6 +1,6 @@
-"""kopilka's build. The metadata is in pyproject.toml; this file compiles the promotions
-engine with mypyc (`kopilka.engine_build`: which modules, and why a stale build never runs).
-KOPILKA_PURE_PYTHON=1 builds without compiling."""
+"""kopilka's build. The metadata is in pyproject.toml; this file compiles the hot domain
+modules (the promotions engine, the evaluation) with mypyc (`kopilka.engine_build`: which
+modules, and why a stale build never runs). KOPILKA_PURE_PYTHON=1 builds without compiling."""
 
 from __future__ import annotations
 
@@ -22,8 +22,8 @@ def engine_extensions() -> list:
     from mypyc.build import mypycify
 
     sources = [str(Path("src/kopilka/domain") / f"{name}.py") for name in engine_build.ENGINE]
-    # the modules it imports (evaluation, program, ...) are read for their types only: their
-    # own type errors are not the build's business (`silent`)
+    # the modules they import that are not compiled (errors, rewards, ...) are read for their
+    # types only: their own type errors are not the build's business (`silent`)
     return mypycify(["--follow-imports=silent", *sources], opt_level="3",
                     group_name="kopilka_engine")
 
