@@ -21,7 +21,7 @@ discount is floored to the kopeck, never more than the rule says:
 Money rewards never touch a line marked not discountable.
 
 For speed, `grant` takes the receipt's lines read once (`promotion_grants.ReceiptLines`: an
-index of the lines by SKU and category, made per receipt), and `reads(reward, table)` names the
+index of the lines by SKU and category, made per receipt), and `reads_of(reward)(table)` names the
 lines a grant depends on, so the engine can keep a grant while none of those lines changes.
 """
 
@@ -259,15 +259,11 @@ def _free_delivery(reward: FreeDelivery, table: ReceiptLines, remaining: Sequenc
     return Grant(tuple(base), claimed=claimed, free_delivery=True, receipt_level=not claimed)
 
 
-def reads(reward: Reward, table: ReceiptLines) -> tuple[int, ...]:
-    """The lines whose remaining amount or openness `grant(reward, ...)` depends on (a
-    superset): lines outside it neither change nor get anything it gives."""
-    return reads_of(reward)(table)
-
-
 def reads_of(reward: Reward) -> Callable[[ReceiptLines], tuple[int, ...]]:
-    """`reads(reward, table)` as a function of the table alone, made once per reward (a
-    promotion's `Plan` keeps it): its kind and goods are looked at here, not per receipt."""
+    """The function giving, for a receipt's lines (`ReceiptLines`), the lines whose remaining
+    amount or openness `grant(reward, ...)` depends on (a superset: lines outside it neither
+    change nor get anything it gives). Made once per reward (a promotion's `Plan` keeps it):
+    its kind and goods are looked at here, not per receipt."""
     if isinstance(reward, PercentOff | AmountOff | FixedPrice | PointsMultiplier):
         return _every_line if reward.goods.empty else _lines_of(reward.goods)
     if isinstance(reward, CheapestFree):

@@ -39,7 +39,7 @@ line still costs), and the applied effects' amounts sum to the line discounts ex
 
 Work done once: each promotion's reward is granted once per receipt where possible: the grant
 computed to order a priority level is kept and used again when the promotion is applied (or
-refused) as long as none of the lines it reads (`promotion_rewards.reads`) has changed since
+refused) as long as none of the lines it reads (`promotion_rewards.reads_of`) has changed since
 (`_Work.touched`). A promotion whose reward reads no line of the receipt (its goods are not
 on it) gives nothing: it is refused in its turn without a grant (`_Candidate.idle`). The
 order and check of the promotions and what each needs (`promotion_plans`), their screening
