@@ -366,17 +366,33 @@ def http_phases(report: Report, scratch: Scratch, tmp: Path, url: str,
     server = Server(scratch, tmp, url, args.pg_workers, args.server_pool)
     ready = server.wait_ready()
     log(f"  ready in {ready:.1f} s at {server.base}; warming up {args.warmup:g} s")
-    calculate = till_script("/v1/receipts/calculate", ids, token)
-    confirm = till_script("/v1/receipts", ids, token)
+    calculate, confirm = "/v1/receipts/calculate", "/v1/receipts"
     run_wrk_script(args.wrk, server, tmp, Row("PostgreSQL", "HTTP", "warm-up", "", ""),
-                   script=calculate, connections=args.connections, seconds=args.warmup, db=db)
+                   script=till_script(calculate, ids, token), connections=args.connections,
+                   seconds=args.warmup, db=db)
     conns = f"{args.connections} conns"
     who = f"{len(ids):,} with history"
+    warm_ups: list[str] = []
+    warm_confirms = [0]  # answers to the confirm phase's warm-up (its receipts are stored too)
+
+    def measure(label: Row, seconds: float, path: str) -> Row:
+        """One phase of requests to `path`, after a warm-up that is not counted (as every
+        in-process phase has): after the promotions are switched, every worker reads them
+        again. The warm-up's rate is logged and reported. Each run has its own script, so
+        its own receipt ids (a confirm must never repeat one the warm-up stored)."""
+        warm = run_wrk_script(args.wrk, server, tmp, replace(label, operation="warm-up"),
+                              script=till_script(path, ids, token),
+                              connections=args.connections, seconds=args.warmup, db=db)
+        warm_ups.append(f"{label.operation} {warm.rate:,.0f}")
+        if path == confirm:
+            warm_confirms[0] += warm.ops
+        return run_wrk_script(args.wrk, server, tmp, label, script=till_script(path, ids, token),
+                              connections=args.connections, seconds=seconds, db=db)
+
     measure_phases(report, k, Row("PostgreSQL", "HTTP", "", conns, who), args, "req/s",
-                   lambda label, seconds, script: run_wrk_script(
-                       args.wrk, server, tmp, label, script=script,
-                       connections=args.connections, seconds=seconds, db=db),
-                   confirm=confirm, calculate=calculate)
+                   measure, confirm=confirm, calculate=calculate)
+    report.notes.append(f"HTTP phases on PostgreSQL each began with {args.warmup:g} s of "
+                        "warm-up, not counted (req/s, in run order): " + "; ".join(warm_ups))
     if server.proc.poll() is not None:
         report.notes.append(f"PostgreSQL server died during the run:\n{server.tail()}")
     stop_process(server.proc)
@@ -387,9 +403,10 @@ def http_phases(report: Report, scratch: Scratch, tmp: Path, url: str,
                             + "; ".join(f"{n} x {e[:200]}" for e, n in errors.items()) + "[/red]")
     confirmed = report.find("PostgreSQL", "HTTP", "confirm", conns)
     added = stored_receipts(k) - before
-    report.notes.append(f"PostgreSQL receipts stored by the confirm phase: {added:,} (wrk counted "
-                        f"{confirmed.ops if confirmed else 0:,} answers; requests still in "
-                        f"flight when wrk stops, up to one per connection, commit uncounted)")
+    report.notes.append(f"PostgreSQL receipts stored by the confirm phase and its warm-up: "
+                        f"{added:,} (wrk counted {confirmed.ops if confirmed else 0:,} + "
+                        f"{warm_confirms[0]:,} answers; requests still in flight when wrk "
+                        f"stops, up to one per connection each run, commit uncounted)")
     check_ledger(report, "PostgreSQL", k)
 
 
