@@ -49,7 +49,7 @@ if TYPE_CHECKING:  # domain.promotions builds on this module; its outcome comes 
     from kopilka.domain.promotions import PromotionOutcome, PromotionRejection
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class Line:
     line_id: str
     sku: str
@@ -59,6 +59,17 @@ class Line:
     name: str | None = None
     discountable: bool = True
 
+    def __init__(self, line_id: str, sku: str, unit_price: int, quantity: Decimal,
+                 category: str | None = None, name: str | None = None,
+                 discountable: bool = True) -> None:
+        object.__setattr__(self, "line_id", line_id)
+        object.__setattr__(self, "sku", sku)
+        object.__setattr__(self, "unit_price", unit_price)
+        object.__setattr__(self, "quantity", quantity)
+        object.__setattr__(self, "category", category)
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "discountable", discountable)
+
     @property
     def amount(self) -> int:
         """unit price x quantity, half-up to the kopeck (exact integer arithmetic)."""
@@ -66,7 +77,7 @@ class Line:
         return (2 * self.unit_price * num + den) // (2 * den)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class Receipt:
     lines: tuple[Line, ...]
     occurred_at: datetime
@@ -74,8 +85,16 @@ class Receipt:
     payment_methods: tuple[str, ...] = ()
     redeem_points: int | str = 0  # an integer or "max"
 
+    def __init__(self, lines: tuple[Line, ...], occurred_at: datetime, channel: str = "offline",
+                 payment_methods: tuple[str, ...] = (), redeem_points: int | str = 0) -> None:
+        object.__setattr__(self, "lines", lines)
+        object.__setattr__(self, "occurred_at", occurred_at)
+        object.__setattr__(self, "channel", channel)
+        object.__setattr__(self, "payment_methods", payment_methods)
+        object.__setattr__(self, "redeem_points", redeem_points)
 
-@dataclass(frozen=True, slots=True)
+
+@dataclass(frozen=True, slots=True, init=False)
 class MemberState:
     """What evaluation needs to know of the member, read before (or under) the lock."""
 
@@ -84,8 +103,15 @@ class MemberState:
     available: int = 0  # the available balance (for the minimum balance to start spending)
     qualifying_value: int = 0  # tier measure accumulated in the current window
 
+    def __init__(self, tier_code: str | None = None, spendable: int = 0, available: int = 0,
+                 qualifying_value: int = 0) -> None:
+        object.__setattr__(self, "tier_code", tier_code)
+        object.__setattr__(self, "spendable", spendable)
+        object.__setattr__(self, "available", available)
+        object.__setattr__(self, "qualifying_value", qualifying_value)
 
-@dataclass(frozen=True, slots=True)
+
+@dataclass(frozen=True, slots=True, init=False)
 class Effect:
     kind: str  # discount, points_redeemed, points_earned, points_multiplier, tier
     code: str  # the rule id
@@ -95,12 +121,27 @@ class Effect:
     line_ids: tuple[str, ...] = ()
     rule: str = ""  # a human explanation
 
+    def __init__(self, kind: str, code: str, name: str, amount: int = 0, points: int = 0,
+                 line_ids: tuple[str, ...] = (), rule: str = "") -> None:
+        object.__setattr__(self, "kind", kind)
+        object.__setattr__(self, "code", code)
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "amount", amount)
+        object.__setattr__(self, "points", points)
+        object.__setattr__(self, "line_ids", line_ids)
+        object.__setattr__(self, "rule", rule)
 
-@dataclass(frozen=True, slots=True)
+
+@dataclass(frozen=True, slots=True, init=False)
 class Rejection:
     code: str
     reason: str
     rule: str = ""  # the promotion (or rule) refused, where there is one
+
+    def __init__(self, code: str, reason: str, rule: str = "") -> None:
+        object.__setattr__(self, "code", code)
+        object.__setattr__(self, "reason", reason)
+        object.__setattr__(self, "rule", rule)
 
 
 class LineResult(NamedTuple):  # a tuple: one is built per line, so it must be cheap
@@ -115,7 +156,7 @@ class LineResult(NamedTuple):  # a tuple: one is built per line, so it must be c
     points_earned: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class Accrual:
     """Points to credit on confirmation: currency, amount, when they activate and expire."""
 
@@ -126,8 +167,17 @@ class Accrual:
     expires_at: datetime | None
     lines: tuple[int, ...] = ()  # the points per receipt line (a return takes back its share)
 
+    def __init__(self, rule_id: str, currency: str, points: int, activates_at: datetime | None,
+                 expires_at: datetime | None, lines: tuple[int, ...] = ()) -> None:
+        object.__setattr__(self, "rule_id", rule_id)
+        object.__setattr__(self, "currency", currency)
+        object.__setattr__(self, "points", points)
+        object.__setattr__(self, "activates_at", activates_at)
+        object.__setattr__(self, "expires_at", expires_at)
+        object.__setattr__(self, "lines", lines)
 
-@dataclass(frozen=True, slots=True)
+
+@dataclass(frozen=True, slots=True, init=False)
 class Evaluation:  # evaluate() passes the fields by position, in this order
     subtotal: int
     discount_total: int
@@ -147,6 +197,33 @@ class Evaluation:  # evaluate() passes the fields by position, in this order
     tier_before: str | None = None
     tier_after: str | None = None
     program_version: int = 0
+
+    def __init__(self, subtotal: int, discount_total: int, points_redeemed: int,
+                 points_redeemed_value: int, total_payable: int, points_earned: int,
+                 points_earned_pending: int, max_redeemable_points: int,
+                 lines: tuple[LineResult, ...], applied: tuple[Effect, ...],
+                 rejected: tuple[Rejection, ...], messages: tuple[str, ...],
+                 accruals: tuple[Accrual, ...] = (), burn_currency: str | None = None,
+                 qualifying_value: int = 0, tier_before: str | None = None,
+                 tier_after: str | None = None, program_version: int = 0) -> None:
+        object.__setattr__(self, "subtotal", subtotal)
+        object.__setattr__(self, "discount_total", discount_total)
+        object.__setattr__(self, "points_redeemed", points_redeemed)
+        object.__setattr__(self, "points_redeemed_value", points_redeemed_value)
+        object.__setattr__(self, "total_payable", total_payable)
+        object.__setattr__(self, "points_earned", points_earned)
+        object.__setattr__(self, "points_earned_pending", points_earned_pending)
+        object.__setattr__(self, "max_redeemable_points", max_redeemable_points)
+        object.__setattr__(self, "lines", lines)
+        object.__setattr__(self, "applied", applied)
+        object.__setattr__(self, "rejected", rejected)
+        object.__setattr__(self, "messages", messages)
+        object.__setattr__(self, "accruals", accruals)
+        object.__setattr__(self, "burn_currency", burn_currency)
+        object.__setattr__(self, "qualifying_value", qualifying_value)
+        object.__setattr__(self, "tier_before", tier_before)
+        object.__setattr__(self, "tier_after", tier_after)
+        object.__setattr__(self, "program_version", program_version)
 
 
 # --- the program, prepared once -------------------------------------------------------------

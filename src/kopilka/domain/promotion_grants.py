@@ -11,13 +11,14 @@ from kopilka.domain.evaluation import Line
 from kopilka.domain.program import Goods
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class Grant:
     """What one reward gives on one receipt, before the promotion's budget caps it.
 
     Never changed once made (grants are shared: `ReceiptLines.nothing`, `_remembered`, the
-    engine's kept grants); not `frozen` only because a frozen init costs about four times as
-    much, and the engine makes dozens per receipt. `cap` makes a new one (`replace`)."""
+    engine's kept grants); `cap` makes a new one (`replace`). The engine makes dozens per
+    receipt: its `__init__` is written out, so mypyc compiles it (ARCHITECTURE, "The compiled
+    domain")."""
 
     discounts: tuple[int, ...]  # kopecks per receipt line
     claimed: tuple[int, ...] = ()  # indexes of the lines the reward acts on (stacking)
@@ -29,6 +30,22 @@ class Grant:
     free_delivery: bool = False
     receipt_level: bool = False  # acts on the receipt as a whole, not on some lines
     shortfall: str = ""  # when it gives nothing: what the basket lacks ("add 1 more item ...")
+
+    def __init__(self, discounts: tuple[int, ...], claimed: tuple[int, ...] = (), points: int = 0,
+                 factor: Decimal | None = None, gift_sku: str | None = None,
+                 gift_quantity: int = 0, gift_freed: Decimal = Decimal(0),
+                 free_delivery: bool = False, receipt_level: bool = False,
+                 shortfall: str = "") -> None:
+        object.__setattr__(self, "discounts", discounts)
+        object.__setattr__(self, "claimed", claimed)
+        object.__setattr__(self, "points", points)
+        object.__setattr__(self, "factor", factor)
+        object.__setattr__(self, "gift_sku", gift_sku)
+        object.__setattr__(self, "gift_quantity", gift_quantity)
+        object.__setattr__(self, "gift_freed", gift_freed)
+        object.__setattr__(self, "free_delivery", free_delivery)
+        object.__setattr__(self, "receipt_level", receipt_level)
+        object.__setattr__(self, "shortfall", shortfall)
 
     @property
     def amount(self) -> int:

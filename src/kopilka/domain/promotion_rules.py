@@ -125,7 +125,7 @@ class Promotion:
                                code="invalid_promotion")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class PresentedCode:
     """A promo code on the receipt and the promotion the caller resolved it to (None: the code
     is unknown, used up or not valid for this member; the caller checks per-code limits)."""
@@ -133,8 +133,12 @@ class PresentedCode:
     code: str
     promotion_id: str | None
 
+    def __init__(self, code: str, promotion_id: str | None) -> None:
+        object.__setattr__(self, "code", code)
+        object.__setattr__(self, "promotion_id", promotion_id)
 
-@dataclass(frozen=True, slots=True)
+
+@dataclass(frozen=True, slots=True, init=False)
 class PromotionUsage:
     """The caller's snapshot of one promotion's use, read under its lock when confirming.
     Remaining amounts: None means unlimited; they never raise a budget above its total."""
@@ -144,6 +148,15 @@ class PromotionUsage:
     remaining_count: int | None = None
     member_uses: int = 0  # by this member in the current per-member period
     store_uses: int = 0  # at this store in the current per-store period
+
+    def __init__(self, remaining_kopecks: int | None = None, remaining_points: int | None = None,
+                 remaining_count: int | None = None, member_uses: int = 0,
+                 store_uses: int = 0) -> None:
+        object.__setattr__(self, "remaining_kopecks", remaining_kopecks)
+        object.__setattr__(self, "remaining_points", remaining_points)
+        object.__setattr__(self, "remaining_count", remaining_count)
+        object.__setattr__(self, "member_uses", member_uses)
+        object.__setattr__(self, "store_uses", store_uses)
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,14 +174,19 @@ class PromotionContext:
     usage: Mapping[str, PromotionUsage] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class PromotionRejection:
     promotion_id: str | None  # None for a code that resolved to no promotion
     code: str
     reason: str
 
+    def __init__(self, promotion_id: str | None, code: str, reason: str) -> None:
+        object.__setattr__(self, "promotion_id", promotion_id)
+        object.__setattr__(self, "code", code)
+        object.__setattr__(self, "reason", reason)
 
-@dataclass(frozen=True, slots=True)
+
+@dataclass(frozen=True, slots=True, init=False)
 class ControlDecision:
     """Whether the member was held back from the promotion (the control group) or exposed."""
 
@@ -177,21 +195,39 @@ class ControlDecision:
     held_back: bool
     share_percent: Decimal
 
+    def __init__(self, promotion_id: str, member_id: str, held_back: bool,
+                 share_percent: Decimal) -> None:
+        object.__setattr__(self, "promotion_id", promotion_id)
+        object.__setattr__(self, "member_id", member_id)
+        object.__setattr__(self, "held_back", held_back)
+        object.__setattr__(self, "share_percent", share_percent)
 
-@dataclass(frozen=True, slots=True)
+
+@dataclass(frozen=True, slots=True, init=False)
 class Budget:
     """What a promotion may still give on this receipt (None: unlimited)."""
 
     kopecks: int | None = None
     points: int | None = None
 
+    def __init__(self, kopecks: int | None = None, points: int | None = None) -> None:
+        object.__setattr__(self, "kopecks", kopecks)
+        object.__setattr__(self, "points", points)
 
-@dataclass(frozen=True, slots=True)
+
+@dataclass(frozen=True, slots=True, init=False)
 class Screening:
     rejection: PromotionRejection | None = None
     hint: str = ""
     control: ControlDecision | None = None
     budget: Budget = Budget()
+
+    def __init__(self, rejection: PromotionRejection | None = None, hint: str = "",
+                 control: ControlDecision | None = None, budget: Budget = Budget()) -> None:
+        object.__setattr__(self, "rejection", rejection)
+        object.__setattr__(self, "hint", hint)
+        object.__setattr__(self, "control", control)
+        object.__setattr__(self, "budget", budget)
 
 
 def in_control_group(promotion_id: str, member_id: str, share_percent: Decimal) -> bool:
