@@ -125,6 +125,32 @@ def test_the_snapshot_is_rebuilt_only_when_a_promotion_changed(
     assert len(reads) == 2
 
 
+def test_a_promotion_paused_and_resumed_is_the_object_parsed_before(
+        admin: Kopilka, till: Kopilka) -> None:
+    """What the engine keeps per Promotion object stays warm across a pause: the document
+    did not change, so the promotion is not parsed again; an edited one is."""
+    member = enrol(admin)
+    admin.create_promotion({"id": "ten", "name": "Ten", "reward": {
+        "type": "percent_off", "percent": "10"}})
+
+    def snapshot() -> Any:
+        discount(till, member)
+        return PT._active[till.db.engine].promotions
+
+    (first,) = snapshot()
+    admin.update_promotion("ten", {"status": "paused"})
+    assert snapshot() == ()
+    admin.update_promotion("ten", {"status": "active"})
+    (again,) = snapshot()
+    assert again is first
+    admin.update_promotion("ten", {"reward": {"type": "percent_off", "percent": "15"}})
+    (edited,) = snapshot()
+    assert edited is not first and discount(till, member) == "150.00"
+    admin.update_promotion("ten", {"status": "paused"})
+    admin.update_promotion("ten", {"status": "active"})
+    assert snapshot() == (edited,) and snapshot()[0] is edited
+
+
 def test_the_fingerprint_grows_with_every_change(admin: Kopilka) -> None:
     def fingerprint() -> tuple[int, int]:
         with admin.db.read() as uow:
@@ -192,6 +218,7 @@ def test_a_snapshot_backed_calculation_equals_one_without_a_snapshot(
             rcpt = receipt("r", member, line("1", "1000.00"), line("2", "250.00"))
             kept = till.calculate(rcpt).body
             PT._active.pop(till.db.engine, None)
+            PT._PARSED.clear()  # nothing parsed before either
             assert till.calculate(rcpt).body == kept
     finally:
         admin.db.dispose()

@@ -121,9 +121,30 @@ def _rebuild(uow: UnitOfWork, known: Active) -> Active:
     stale = [pid for pid, revision in stamps if (pid, revision) not in known.by_stamp]
     documents = uow.promotions.documents(stale) if stale else {}
     parsed = {(pid, revision): known.by_stamp.get((pid, revision))
-              or parse_promotion(documents[pid]) for pid, revision in stamps}
+              or _parsed(pid, documents[pid]) for pid, revision in stamps}
     found = _active[uow.conn.engine] = Active.of(fingerprint, parsed)
     return found
+
+
+# The promotion last parsed per id, with the document it was parsed from. A revision moves
+# with every change, the status too: a promotion paused and resumed (or saved unchanged)
+# comes back with its document as it was, and is then the same Promotion object again, so
+# what the engine keeps per Promotion object (plans, screenings, grants, refusals) stays
+# warm instead of being made again on every worker. Equal documents parse to equal
+# promotions, so sharing one (across databases too) changes no result.
+_PARSED: dict[str, tuple[dict[str, Any], Promotion]] = {}
+_PARSED_LIMIT = 10_000
+
+
+def _parsed(promotion_id: str, document: dict[str, Any]) -> Promotion:
+    kept = _PARSED.get(promotion_id)
+    if kept is not None and kept[0] == document:
+        return kept[1]
+    promotion = parse_promotion(document)
+    if len(_PARSED) >= _PARSED_LIMIT:
+        _PARSED.clear()
+    _PARSED[promotion_id] = (document, promotion)
+    return promotion
 
 
 def limited(promotion: Promotion) -> bool:
