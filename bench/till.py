@@ -172,20 +172,26 @@ def merge(total: Row, part: Row, p50s: list[float]) -> None:
 
 
 def alternate(plain: Row, promoted: Row, rounds: int, k: Kopilka,
-              measure: Callable[[Row, float], Row], seconds: float) -> None:
+              measure: Callable[[Row, float], Row], seconds: float) -> list[float]:
     """Calculate without and with the bench promotions in alternating rounds of
     seconds / rounds each, so that both see the same machine (a neighbour's load, the
-    database's growth) and their ratio is measured side by side."""
+    database's growth) and their ratio is measured side by side. Returns each round's
+    ratio (with / without)."""
     p50s: dict[str, list[float]] = {plain.operation: [], promoted.operation: []}
+    ratios = []
     for n in range(rounds):
+        rates = []
         for row, active in ((plain, False), (promoted, True)):
             set_promotions(k, active)
             part = measure(Row(row.backend, row.path, row.operation, row.concurrency,
                                row.members), seconds / rounds)
             merge(row, part, p50s[row.operation])
+            rates.append(part.rate)
             log(f"  round {n + 1}/{rounds}, {row.operation}: {part.rate:,.0f} ops/s, "
                 f"p50 {part.p50_ms:.2f} ms")
+        ratios.append(rates[1] / rates[0] if rates[0] else math.nan)
     set_promotions(k, False)
+    return ratios
 
 
 def measure_phases(report: Report, k: Kopilka, label: Row, args: argparse.Namespace,
@@ -202,8 +208,12 @@ def measure_phases(report: Report, k: Kopilka, label: Row, args: argparse.Namesp
     promoted = replace(label, operation=f"calculate, {PROMOTIONS} promotions")
     log(f"{where} calculate without and with {PROMOTIONS} promotions, {label.concurrency}, "
         f"{args.rounds} alternating rounds of {args.seconds / args.rounds:g} s each")
-    alternate(plain, promoted, args.rounds, k,
-              lambda row, seconds: measure(row, seconds, calculate), args.seconds)
+    ratios = alternate(plain, promoted, args.rounds, k,
+                       lambda row, seconds: measure(row, seconds, calculate), args.seconds)
+    report.notes.append(f"{where} calculate, {PROMOTIONS} promotions / none, round by round: "
+                        + ", ".join(f"{r:.2f}" for r in ratios)
+                        + f" (median {statistics.median(ratios):.2f}; the summary divides "
+                        "the rounds' sums)")
     for row in (plain, promoted, confirmed):
         report.rows.append(row)
         log(f"  {row.operation}: {row.rate:,.0f} {unit}, p50 {row.p50_ms:.2f} ms, p99 "
