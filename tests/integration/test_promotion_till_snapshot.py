@@ -5,6 +5,7 @@ calculation on another node sees; and it is rebuilt only when some promotion cha
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,6 +18,7 @@ from kopilka.app import promotion_till as PT
 from kopilka.app.library import Kopilka
 from kopilka.app.ports import FixedClock
 from kopilka.app.program_document import parse_program
+from kopilka.domain.errors import InvalidInput
 from tests.conftest import another_node, make_library
 from tests.integration.test_promotion_till import PROGRAM, applied, rejected_codes
 from tests.integration.test_till_flow import enrol, line, receipt
@@ -223,3 +225,16 @@ def test_a_snapshot_backed_calculation_equals_one_without_a_snapshot(
     finally:
         admin.db.dispose()
         till.db.dispose()
+
+
+def test_only_the_very_same_document_is_reused() -> None:
+    """Documents are compared as canonical JSON: a copy is the same document, while 1 and
+    1.0, equal in Python, are not: 1.0 is parsed again (and refused as a priority)."""
+    PT._PARSED.clear()
+    document = {"id": "p", "name": "P", "priority": 1,
+                "reward": {"type": "percent_off", "percent": "10"}}
+    first = PT._parsed("p", document)
+    assert PT._parsed("p", json.loads(json.dumps(document))) is first
+    with pytest.raises(InvalidInput, match="priority"):
+        PT._parsed("p", {**document, "priority": 1.0})
+    assert PT._parsed("p", {**document, "name": "Q"}).name == "Q"

@@ -13,6 +13,7 @@ names separated by commas ("vip,coffee-lovers"), set through the members API.
 
 from __future__ import annotations
 
+import json
 import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
@@ -126,24 +127,26 @@ def _rebuild(uow: UnitOfWork, known: Active) -> Active:
     return found
 
 
-# The promotion last parsed per id, with the document it was parsed from. A revision moves
-# with every change, the status too: a promotion paused and resumed (or saved unchanged)
-# comes back with its document as it was, and is then the same Promotion object again, so
-# what the engine keeps per Promotion object (plans, screenings, grants, refusals) stays
-# warm instead of being made again on every worker. Equal documents parse to equal
-# promotions, so sharing one (across databases too) changes no result.
-_PARSED: dict[str, tuple[dict[str, Any], Promotion]] = {}
+# The promotion last parsed per id, with the document it was parsed from (as canonical JSON:
+# 1, 1.0 and true are different documents, though equal in Python). A revision moves with
+# every change, the status too: a promotion paused and resumed (or saved unchanged) comes
+# back with its document as it was, and is then the same Promotion object again, so what the
+# engine keeps per Promotion object (plans, screenings, grants, refusals) stays warm instead
+# of being made again on every worker. The same document parses to an equal promotion, so
+# sharing one (across databases too) changes no result.
+_PARSED: dict[str, tuple[str, Promotion]] = {}
 _PARSED_LIMIT = 10_000
 
 
 def _parsed(promotion_id: str, document: dict[str, Any]) -> Promotion:
+    text = json.dumps(document, sort_keys=True, default=str)
     kept = _PARSED.get(promotion_id)
-    if kept is not None and kept[0] == document:
+    if kept is not None and kept[0] == text:
         return kept[1]
     promotion = parse_promotion(document)
     if len(_PARSED) >= _PARSED_LIMIT:
         _PARSED.clear()
-    _PARSED[promotion_id] = (document, promotion)
+    _PARSED[promotion_id] = (text, promotion)
     return promotion
 
 
