@@ -383,6 +383,7 @@ def http_phases(report: Report, scratch: Scratch, tmp: Path, url: str,
     conns = f"{args.connections} conns"
     who = f"{len(ids):,} with history"
     warm_ups: list[str] = []
+    warm_seconds = max(1, round(args.warmup))  # wrk runs whole seconds
     warm_confirms = [0]  # answers to the confirm phase's warm-up (its receipts are stored too)
 
     def measure(label: Row, seconds: float, path: str) -> Row:
@@ -392,7 +393,7 @@ def http_phases(report: Report, scratch: Scratch, tmp: Path, url: str,
         its own receipt ids (a confirm must never repeat one the warm-up stored)."""
         warm = run_wrk_script(args.wrk, server, tmp, replace(label, operation="warm-up"),
                               script=till_script(path, ids, token),
-                              connections=args.connections, seconds=args.warmup, db=db)
+                              connections=args.connections, seconds=warm_seconds, db=db)
         warm_ups.append(f"{label.operation} {warm.rate:,.0f}")
         if path == confirm:
             warm_confirms[0] += warm.ops
@@ -401,7 +402,7 @@ def http_phases(report: Report, scratch: Scratch, tmp: Path, url: str,
 
     measure_phases(report, k, Row("PostgreSQL", "HTTP", "", conns, who), args, "req/s",
                    measure, confirm=confirm, calculate=calculate)
-    report.notes.append(f"HTTP phases on PostgreSQL each began with {args.warmup:g} s of "
+    report.notes.append(f"HTTP phases on PostgreSQL each began with {warm_seconds} s of "
                         "warm-up, not counted (req/s, in run order): " + "; ".join(warm_ups))
     if server.proc.poll() is not None:
         report.notes.append(f"PostgreSQL server died during the run:\n{server.tail()}")
