@@ -15,13 +15,16 @@ from kopilka.domain.program import Goods
 class Grant:
     """What one reward gives on one receipt, before the promotion's budget caps it.
 
-    Never changed once made (grants are shared: `ReceiptLines.nothing`, `_remembered`, the
-    engine's kept grants); `cap` makes a new one (`replace`). The engine makes dozens per
-    receipt: its `__init__` is written out, so mypyc compiles it (ARCHITECTURE, "The compiled
-    domain")."""
+    Every reward discounts only lines it claims, so the discounts are kept per claimed line
+    (`parts`, aligned with `claimed`, in receipt order), not per receipt line: a grant costs
+    what it acts on, not the receipt's length.
 
-    discounts: tuple[int, ...]  # kopecks per receipt line
+    Never changed once made (grants are shared: `NOTHING`, `_remembered`, the engine's kept
+    grants); `cap` makes a new one (`replace`). The engine makes dozens per receipt: its
+    `__init__` is written out, so mypyc compiles it (ARCHITECTURE, "The compiled domain")."""
+
     claimed: tuple[int, ...] = ()  # indexes of the lines the reward acts on (stacking)
+    parts: tuple[int, ...] = ()  # kopecks off each claimed line (0: claimed, not discounted)
     points: int = 0  # fixed extra points
     factor: Decimal | None = None  # a points multiplier on the claimed lines
     gift_sku: str | None = None
@@ -31,13 +34,13 @@ class Grant:
     receipt_level: bool = False  # acts on the receipt as a whole, not on some lines
     shortfall: str = ""  # when it gives nothing: what the basket lacks ("add 1 more item ...")
 
-    def __init__(self, discounts: tuple[int, ...], claimed: tuple[int, ...] = (), points: int = 0,
-                 factor: Decimal | None = None, gift_sku: str | None = None,
+    def __init__(self, claimed: tuple[int, ...] = (), parts: tuple[int, ...] = (),
+                 points: int = 0, factor: Decimal | None = None, gift_sku: str | None = None,
                  gift_quantity: int = 0, gift_freed: Decimal = Decimal(0),
                  free_delivery: bool = False, receipt_level: bool = False,
                  shortfall: str = "") -> None:
-        object.__setattr__(self, "discounts", discounts)
         object.__setattr__(self, "claimed", claimed)
+        object.__setattr__(self, "parts", parts)
         object.__setattr__(self, "points", points)
         object.__setattr__(self, "factor", factor)
         object.__setattr__(self, "gift_sku", gift_sku)
@@ -49,12 +52,16 @@ class Grant:
 
     @property
     def amount(self) -> int:
-        return sum(self.discounts)
+        return sum(self.parts)
 
     @property
     def empty(self) -> bool:
         return not (self.amount or self.points or self.factor is not None
                     or self.gift_sku is not None or self.free_delivery)
+
+
+NOTHING = Grant()  # a grant of nothing, on some lines
+NOTHING_ON_THE_RECEIPT = Grant(receipt_level=True)  # ... or on the receipt as a whole
 
 
 # --- a receipt's lines, read once -------------------------------------------------------------
@@ -66,7 +73,6 @@ class Grant:
 # every value is what `Goods.contains` or `Line` would give.
 
 _WALKS: dict[str | None, tuple[str, ...]] = {}  # category -> _walk(category), bounded
-_NOTHING: dict[tuple[int, bool], Grant] = {}  # (line count, receipt level) -> nothing
 
 
 def _walk(category: str | None) -> tuple[str, ...]:
@@ -92,7 +98,7 @@ class ReceiptLines:
     which lines a goods set holds, worked out once per goods set and receipt from an index of
     the lines by SKU and by category (with its parents)."""
 
-    __slots__ = ("lines", "n", "keys", "discountable", "zeros", "every", "_asked", "_by_sku",
+    __slots__ = ("lines", "n", "keys", "discountable", "every", "_asked", "_by_sku",
                  "_by_category", "_ratios", "_whole")
 
     def __init__(self, lines: Sequence[Line],
@@ -102,7 +108,6 @@ class ReceiptLines:
         self.n = len(lines)
         self.keys = [(line.sku, line.category) for line in lines]
         self.discountable = [line.discountable for line in lines]
-        self.zeros = (0,) * self.n
         self.every = tuple(range(self.n))
         self._asked: dict[int, list] = {}  # by id(goods): [goods, where, holds or None]
         self._by_sku: dict[str, list[int]] | None = None
@@ -111,15 +116,8 @@ class ReceiptLines:
         self._whole: list[int] | None = None
 
     def nothing(self, receipt_level: bool = False) -> Grant:
-        """Grant(zeros, receipt_level=...): a grant of nothing, made once per line count
-        (grants are never changed: sharing one changes nothing)."""
-        made = _NOTHING.get((self.n, receipt_level))
-        if made is None:
-            if len(_NOTHING) >= 4096:
-                _NOTHING.clear()
-            made = _NOTHING[self.n, receipt_level] = Grant(self.zeros,
-                                                          receipt_level=receipt_level)
-        return made
+        """A grant of nothing (shared: grants are never changed)."""
+        return NOTHING_ON_THE_RECEIPT if receipt_level else NOTHING
 
     def _index(self) -> dict[str, list[int]]:
         by_sku: dict[str, list[int]] = {}

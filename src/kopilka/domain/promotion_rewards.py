@@ -236,10 +236,9 @@ def _off(reward: PercentOff | AmountOff, table: ReceiptLines, remaining: Sequenc
 def _extra_points(reward: ExtraPoints, table: ReceiptLines, remaining: Sequence[int],
                   open_: Sequence[bool]) -> Grant:
     remembered = _remembered(reward)
-    granted = remembered.get((table.n,))
+    granted = remembered.get(())
     if granted is None:
-        granted = remembered[table.n,] = Grant(table.zeros, points=reward.points,
-                                               receipt_level=True)
+        granted = remembered[()] = Grant(points=reward.points, receipt_level=True)
     return granted
 
 
@@ -247,16 +246,17 @@ def _multiplier(reward: PointsMultiplier, table: ReceiptLines, remaining: Sequen
                 open_: Sequence[bool]) -> Grant:
     where = table.every if reward.goods.empty else table.where(reward.goods)
     hits = tuple(i for i in where if open_[i] and remaining[i] > 0)
-    return Grant(table.zeros, claimed=hits, factor=reward.factor) if hits else table.nothing()
+    return Grant(hits, (0,) * len(hits), factor=reward.factor) if hits else table.nothing()
 
 
 def _free_delivery(reward: FreeDelivery, table: ReceiptLines, remaining: Sequence[int],
                    open_: Sequence[bool]) -> Grant:
     if reward.goods.empty:
-        return Grant(table.zeros, free_delivery=True, receipt_level=True)
+        return Grant(free_delivery=True, receipt_level=True)
     base = _base(reward.goods, table, remaining, open_)
     claimed = tuple(i for i, b in enumerate(base) if b)
-    return Grant(tuple(base), claimed=claimed, free_delivery=True, receipt_level=not claimed)
+    return Grant(claimed, tuple([base[i] for i in claimed]), free_delivery=True,
+                 receipt_level=not claimed)
 
 
 def reads_of(reward: Reward) -> Callable[[ReceiptLines], tuple[int, ...]]:
@@ -307,8 +307,8 @@ def cap(granted: Grant, money_kopecks: int | None, points: int | None) -> tuple[
     remainder), so no line gets more than before. Returns the grant and whether it was cut."""
     cut = False
     if money_kopecks is not None and granted.amount > money_kopecks:
-        granted = replace(granted, discounts=tuple(allocate(max(money_kopecks, 0),
-                                                            granted.discounts)))
+        granted = replace(granted, parts=tuple(allocate(max(money_kopecks, 0),
+                                                        granted.parts)))
         cut = True
     if points is not None and granted.points > points:
         granted = replace(granted, points=max(points, 0))
@@ -347,14 +347,19 @@ def _spread(total: int, at: list[int], weights: list[int], table: ReceiptLines, 
     fractional share), so leaving them out allocates exactly as over every line."""
     if not total:
         return table.nothing(receipt_level)
-    discounts = list(table.zeros)
-    claimed = []
     parts = allocate(total, weights) if len(at) > 1 else [total]  # one line takes it all
+    if len(at) == 1 or all(parts):
+        return Grant(tuple(at), tuple(parts), receipt_level=receipt_level)
+    claimed, kept = [], []
     for i, part in zip(at, parts, strict=True):
         if part:
-            discounts[i] = part
             claimed.append(i)
-    return Grant(tuple(discounts), tuple(claimed), receipt_level=receipt_level)
+            kept.append(part)
+    return Grant(tuple(claimed), tuple(kept), receipt_level=receipt_level)
+
+
+_HUNDRED = Decimal(100)  # cheapest free: the got unit is free
+_FREE = (100, 1)  # _HUNDRED.as_integer_ratio()
 
 
 def _share(remaining: int, units: tuple[int, int], quantity: tuple[int, int],
@@ -370,26 +375,31 @@ def _fixed_price(reward: FixedPrice, table: ReceiptLines, remaining: Sequence[in
                  open_: Sequence[bool]) -> Grant:
     base = _base(reward.goods, table, remaining, open_)
     price, ratios = reward.unit_price_kopecks, table.ratios
-    discounts = [0] * table.n
+    claimed, parts = [], []
     for i, b in enumerate(base):
         if b:
             num, den = ratios[i]  # the line's amount at the fixed price, as Line.amount
-            discounts[i] = max(b - (2 * price * num + den) // (2 * den), 0)
-    return Grant(tuple(discounts), claimed=tuple(i for i, d in enumerate(discounts) if d))
+            off = b - (2 * price * num + den) // (2 * den)
+            if off > 0:
+                claimed.append(i)
+                parts.append(off)
+    return Grant(tuple(claimed), tuple(parts))
 
 
 def _gift(reward: Gift, table: ReceiptLines, remaining: Sequence[int],
           open_: Sequence[bool]) -> Grant:
     left = Decimal(reward.quantity)
-    discounts = [0] * table.n
+    claimed, parts = [], []
     for i, line in enumerate(table.lines):
         if left > 0 and line.sku == reward.sku and open_[i] and line.discountable \
                 and remaining[i] > 0:
             units = min(left, line.quantity)
-            discounts[i] = _share(remaining[i], units.as_integer_ratio(), table.ratios[i])
+            off = _share(remaining[i], units.as_integer_ratio(), table.ratios[i])
+            if off:
+                claimed.append(i)
+                parts.append(off)
             left -= units
-    claimed = tuple(i for i, d in enumerate(discounts) if d)
-    return Grant(tuple(discounts), claimed=claimed, gift_sku=reward.sku,
+    return Grant(tuple(claimed), tuple(parts), gift_sku=reward.sku,
                  gift_quantity=reward.quantity, gift_freed=reward.quantity - left,
                  receipt_level=not claimed)
 
@@ -411,7 +421,7 @@ def _buy_get(reward: BuyXGetY | CheapestFree, table: ReceiptLines, remaining: Se
         x, y, percent = reward.buy_quantity, reward.get_quantity, reward.percent
     else:
         buy_goods = get_goods = reward.goods
-        x, y, percent = reward.group_size - 1, 1, Decimal(100)
+        x, y, percent = reward.group_size - 1, 1, _HUNDRED
     buy_at, get_at = table.where(buy_goods), table.where(get_goods)
     if not buy_at and not get_at:  # no unit to buy or get (a = b = c = 0): no repeat
         return _shortfall(reward, table, buy_goods, get_goods, x, y, 0, 0, 0)
@@ -440,7 +450,6 @@ def _buy_get(reward: BuyXGetY | CheapestFree, table: ReceiptLines, remaining: Se
     repeats = min((a + c) // x, (b + c) // y, (a + b + c) // (x + y))
     if reward.max_repeats is not None:
         repeats = min(repeats, reward.max_repeats)
-    zero = table.zeros
     if repeats == 0:
         return _shortfall(reward, table, buy_goods, get_goods, x, y, a, b, c)
     ratios = table.ratios
@@ -466,24 +475,21 @@ def _buy_get(reward: BuyXGetY | CheapestFree, table: ReceiptLines, remaining: Se
     for i in buys:  # the most expensive first
         bought[i] = units = min(whole[i] - got.get(i, 0), need)
         need -= units
-    discounts = list(zero)
-    percent_ratio = percent.as_integer_ratio()
-    for i, units in got.items():
-        if units:
-            discounts[i] = _share(remaining[i], (units, 1), ratios[i], percent_ratio)
-    if not any(discounts):
+    percent_ratio = _FREE if percent is _HUNDRED else percent.as_integer_ratio()
+    off = {i: _share(remaining[i], (units, 1), ratios[i], percent_ratio)
+           for i, units in got.items() if units}
+    if not any(off.values()):
         return table.nothing()
-    return Grant(tuple(discounts), claimed=tuple(sorted(
-        i for i in {*got, *bought} if got.get(i) or bought.get(i))))
+    claimed = sorted(i for i in {*got, *bought} if got.get(i) or bought.get(i))
+    return Grant(tuple(claimed), tuple([off.get(i, 0) for i in claimed]))
 
 
 _grants_of: PerObject[Reward, dict[tuple[int, ...], Grant]] = PerObject(lambda _: {}, 4096)
 
 
 def _remembered(reward: Reward) -> dict[tuple[int, ...], Grant]:
-    """Grants of this reward object that depend only on a few numbers (the receipt's line
-    count, unit counts), kept across receipts: grants are never changed, so sharing one
-    changes nothing."""
+    """Grants of this reward object that depend only on a few numbers (unit counts), kept
+    across receipts: grants are never changed, so sharing one changes nothing."""
     known = _grants_of(reward)
     if len(known) >= 256:
         known.clear()
@@ -492,12 +498,12 @@ def _remembered(reward: Reward) -> dict[tuple[int, ...], Grant]:
 
 def _shortfall(reward: BuyXGetY | CheapestFree, table: ReceiptLines, buy_goods: Goods,
                get_goods: Goods, x: int, y: int, a: int, b: int, c: int) -> Grant:
-    """Grant(zeros, shortfall=_missing(...)): nothing, and what the basket lacks."""
+    """Grant(shortfall=_missing(...)): nothing, and what the basket lacks."""
     remembered = _remembered(reward)
-    granted = remembered.get((table.n, a, b, c))
+    granted = remembered.get((a, b, c))
     if granted is None:
-        granted = remembered[table.n, a, b, c] = Grant(
-            table.zeros, shortfall=_missing(buy_goods, get_goods, x, y, a, b, c))
+        granted = remembered[a, b, c] = Grant(
+            shortfall=_missing(buy_goods, get_goods, x, y, a, b, c))
     return granted
 
 

@@ -246,7 +246,7 @@ def _grant(candidate: _Candidate, work: _Work) -> Grant:
     granted = candidate.granted = plan.give(
         plan.reward, work.table, work.remaining,
         work.open_stackable if candidate.promotion.stackable else work.open_alone)
-    candidate.amount = sum(granted.discounts)
+    candidate.amount = sum(granted.parts)
     candidate.at = work.clock
     return granted
 
@@ -348,9 +348,8 @@ def _record(plan: Plan, granted: Grant, amount: int, cut: bool, budget: Budget,
     touched, clock = work.touched, work.clock
     remaining, claims = work.remaining, work.claims
     claim = SHARED if promotion.stackable else CLOSED
-    discounts = granted.discounts
-    for i in granted.claimed:  # every reward discounts only lines it claims
-        remaining[i] -= discounts[i]
+    for i, part in zip(granted.claimed, granted.parts, strict=True):
+        remaining[i] -= part  # every reward discounts only lines it claims
         if claims[i] < claim:
             claims[i] = claim
             work.open_alone[i] = False
