@@ -384,19 +384,20 @@ def http_phases(report: Report, scratch: Scratch, tmp: Path, url: str,
     who = f"{len(ids):,} with history"
     warm_ups: list[str] = []
     warm_seconds = max(1, round(args.warmup))  # wrk runs whole seconds
-    warm_confirms = [0]  # answers to the confirm phase's warm-up (its receipts are stored too)
+    warm_confirms = 0  # answers to the confirm phase's warm-up (its receipts are stored too)
 
     def measure(label: Row, seconds: float, path: str) -> Row:
         """One phase of requests to `path`, after a warm-up that is not counted (as every
         in-process phase has): after the promotions are switched, every worker reads them
         again. The warm-up's rate is logged and reported. Each run has its own script, so
         its own receipt ids (a confirm must never repeat one the warm-up stored)."""
+        nonlocal warm_confirms
         warm = run_wrk_script(args.wrk, server, tmp, replace(label, operation="warm-up"),
                               script=till_script(path, ids, token),
                               connections=args.connections, seconds=warm_seconds, db=db)
         warm_ups.append(f"{label.operation} {warm.rate:,.0f}")
         if path == confirm:
-            warm_confirms[0] += warm.ops
+            warm_confirms += warm.ops
         return run_wrk_script(args.wrk, server, tmp, label, script=till_script(path, ids, token),
                               connections=args.connections, seconds=seconds, db=db)
 
@@ -416,7 +417,7 @@ def http_phases(report: Report, scratch: Scratch, tmp: Path, url: str,
     added = stored_receipts(k) - before
     report.notes.append(f"PostgreSQL receipts stored by the confirm phase and its warm-up: "
                         f"{added:,} (wrk counted {confirmed.ops if confirmed else 0:,} + "
-                        f"{warm_confirms[0]:,} answers; requests still in flight when wrk "
+                        f"{warm_confirms:,} answers; requests still in flight when wrk "
                         f"stops, up to one per connection each run, commit uncounted)")
     check_ledger(report, "PostgreSQL", k)
 

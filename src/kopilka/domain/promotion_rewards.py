@@ -348,8 +348,6 @@ def _spread(total: int, at: list[int], weights: list[int], table: ReceiptLines, 
     if not total:
         return table.nothing(receipt_level)
     parts = allocate(total, weights) if len(at) > 1 else [total]  # one line takes it all
-    if len(at) == 1 or all(parts):
-        return Grant(tuple(at), tuple(parts), receipt_level=receipt_level)
     claimed, kept = [], []
     for i, part in zip(at, parts, strict=True):
         if part:
