@@ -567,9 +567,12 @@ def _promotion_effects(promo: PromotionOutcome, ids: list[str], applied: list[Ef
     """The promotions' line discounts (None: none), their total, the lines they make not
     payable with points (None: none); their effects, refusals and hints are recorded."""
     applied.extend(promo.applied)
-    rejected.extend(map(_rejection, promo.rejected))
+    for refusal in promo.rejected:
+        rejected.append(_rejection(refusal))
     messages.extend(promo.hints)
-    total = sum(promo.line_discounts)
+    total = 0
+    for discount in promo.line_discounts:
+        total += discount
     blocked = None
     if promo.not_payable_with_points:
         no_points = set(promo.not_payable_with_points)
@@ -637,7 +640,10 @@ def _promotion_points(plan: _Plan, promo: PromotionOutcome, receipt: Receipt,
                 applied[i] = Effect(e.kind, e.code, e.name, e.amount, points, e.line_ids,
                                     e.rule)
     if grants:  # the points per line: what the program gave, plus each grant
-        per_line = list(map(sum, zip(per_line, *(g[2] for g in grants), strict=True)))
+        per_line = list(per_line)
+        for _promotion_id, _points, lines in grants:
+            for i, points in enumerate(lines):
+                per_line[i] += points
     return per_line, points_earned, pending
 
 

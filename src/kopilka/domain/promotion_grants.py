@@ -52,7 +52,10 @@ class Grant:
 
     @property
     def amount(self) -> int:
-        return sum(self.parts)
+        total = 0
+        for part in self.parts:  # a loop: compiled, cheaper than sum()
+            total += part
+        return total
 
     @property
     def empty(self) -> bool:

@@ -10,7 +10,6 @@ result.
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Callable, Sequence
 
 from kopilka.domain.errors import InvalidInput
@@ -24,6 +23,7 @@ from kopilka.domain.promotion_rewards import (
     describe,
     effect_kind,
     giver,
+    read_goods,
     reads_of,
 )
 from kopilka.domain.promotion_rules import (
@@ -41,9 +41,9 @@ class Plan:
     back receipt after receipt): what screening can ask of it, how its reward is granted and
     read, its rule text."""
 
-    __slots__ = ("promotion", "promotion_id", "priority", "reward", "give", "read", "rule",
-                 "effect", "unconditional", "code_refusal", "idle_unread", "idle_refusal",
-                 "refusals")
+    __slots__ = ("promotion", "promotion_id", "priority", "reward", "give", "read", "read_goods",
+                 "rule", "effect", "unconditional", "code_refusal", "idle_unread",
+                 "idle_refusal", "refusals")
 
     def __init__(self, promotion: Promotion) -> None:
         self.promotion = promotion
@@ -52,6 +52,7 @@ class Plan:
         self.reward = reward = promotion.reward
         self.give = giver(reward)
         self.read = reads_of(reward)
+        self.read_goods = read_goods(reward)  # what `read` reads, when a goods set (or None)
         self.rule = describe(reward)
         self.effect = effect_kind(reward)
         # nothing in screening can refuse it or limit its budget: with no usage snapshot of
@@ -105,10 +106,17 @@ def plans_of(promotions: Sequence[Promotion]) -> tuple[list[Plan], frozenset[str
     same objects."""
     if _LAST:
         same, ordered, known = _LAST[0]
-        if len(same) == len(promotions) and all(map(operator.is_, same, promotions)):
+        if len(same) == len(promotions) and _same_objects(same, promotions):
             return ordered, known
     check_promotions(promotions)
     ordered = [Plan(p) for p in sorted(promotions, key=lambda p: (-p.priority, p.promotion_id))]
     known = frozenset(p.promotion_id for p in promotions)
     _LAST[:] = [(tuple(promotions), ordered, known)]
     return ordered, known
+
+
+def _same_objects(kept: tuple[Promotion, ...], promotions: Sequence[Promotion]) -> bool:
+    for i, promotion in enumerate(promotions):  # a loop: compiled, no call per item
+        if kept[i] is not promotion:
+            return False
+    return True

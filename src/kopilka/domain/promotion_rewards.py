@@ -196,10 +196,15 @@ def grant(reward: Reward, lines: Sequence[Line], remaining: Sequence[int],
     `table`: the same lines read once (`ReceiptLines`), made here when not given."""
     if table is None:
         table = ReceiptLines(lines)
-    return giver(reward)(reward, table, remaining, open_)
+    return giver(reward)(reward, table, list(remaining), list(open_))
 
 
-def giver(reward: Reward) -> Callable[[Any, ReceiptLines, Sequence[int], Sequence[bool]], Grant]:
+# A reward kind's grant function: (reward, table, remaining, open_) -> Grant. It takes lists,
+# not sequences: compiled, indexing a list costs half of indexing a Sequence.
+Giver = Callable[[Any, ReceiptLines, list[int], list[bool]], Grant]
+
+
+def giver(reward: Reward) -> Giver:
     """The grant function of the reward's kind: `giver(reward)(reward, table, remaining,
     open_)` is `grant(reward, table.lines, remaining, open_, table)` without the dispatch."""
     give = _GIVERS.get(type(reward))
@@ -214,27 +219,29 @@ def _kind(reward: Reward, table: dict[type, _T]) -> _T:
     raise TypeError(f"unknown reward {reward!r}")
 
 
-def _off(reward: PercentOff | AmountOff, table: ReceiptLines, remaining: Sequence[int],
-         open_: Sequence[bool]) -> Grant:
+def _off(reward: PercentOff | AmountOff, table: ReceiptLines, remaining: list[int],
+         open_: list[bool]) -> Grant:
     receipt_level = reward.goods.empty
     where = table.every if receipt_level else table.where(reward.goods)
     if not where:  # no line to take it off: nothing, as _spread(0, ...) gives
         return table.nothing(receipt_level)
     at, weights = [], []  # the lines with a base, and their base
     discountable = table.discountable
+    base = 0
     for i in where:
         if open_[i] and discountable[i] and remaining[i]:
             at.append(i)
             weights.append(remaining[i])
+            base += remaining[i]
     if isinstance(reward, PercentOff):
-        total = floor_percent(sum(weights), reward.percent)
+        total = floor_percent(base, reward.percent)
     else:
-        total = min(reward.amount_kopecks, sum(weights))
+        total = min(reward.amount_kopecks, base)
     return _spread(total, at, weights, table, receipt_level=receipt_level)
 
 
-def _extra_points(reward: ExtraPoints, table: ReceiptLines, remaining: Sequence[int],
-                  open_: Sequence[bool]) -> Grant:
+def _extra_points(reward: ExtraPoints, table: ReceiptLines, remaining: list[int],
+                  open_: list[bool]) -> Grant:
     remembered = _remembered(reward)
     granted = remembered.get(())
     if granted is None:
@@ -242,15 +249,15 @@ def _extra_points(reward: ExtraPoints, table: ReceiptLines, remaining: Sequence[
     return granted
 
 
-def _multiplier(reward: PointsMultiplier, table: ReceiptLines, remaining: Sequence[int],
-                open_: Sequence[bool]) -> Grant:
+def _multiplier(reward: PointsMultiplier, table: ReceiptLines, remaining: list[int],
+                open_: list[bool]) -> Grant:
     where = table.every if reward.goods.empty else table.where(reward.goods)
     hits = tuple(i for i in where if open_[i] and remaining[i] > 0)
     return Grant(hits, (0,) * len(hits), factor=reward.factor) if hits else table.nothing()
 
 
-def _free_delivery(reward: FreeDelivery, table: ReceiptLines, remaining: Sequence[int],
-                   open_: Sequence[bool]) -> Grant:
+def _free_delivery(reward: FreeDelivery, table: ReceiptLines, remaining: list[int],
+                   open_: list[bool]) -> Grant:
     if reward.goods.empty:
         return Grant(free_delivery=True, receipt_level=True)
     base = _base(reward.goods, table, remaining, open_)
@@ -286,6 +293,20 @@ def reads_of(reward: Reward) -> Callable[[ReceiptLines], tuple[int, ...]]:
     if isinstance(reward, ExtraPoints):
         return _no_line
     raise TypeError(f"unknown reward {reward!r}")
+
+
+def read_goods(reward: Reward) -> Goods | None:
+    """The goods set whose lines are what `reads_of(reward)` gives, when it is one (the
+    common case; None: call the reads function). The engine then asks `table.where(goods)`
+    itself, a compiled call, instead of calling through the function per receipt."""
+    if isinstance(reward, PercentOff | AmountOff | FixedPrice | PointsMultiplier
+                  | FreeDelivery):
+        return None if reward.goods.empty else reward.goods
+    if isinstance(reward, CheapestFree):
+        return reward.goods
+    if isinstance(reward, BuyXGetY) and reward.buy_goods == reward.get_goods:
+        return reward.buy_goods
+    return None
 
 
 def _every_line(table: ReceiptLines) -> tuple[int, ...]:
@@ -328,8 +349,8 @@ def floor_percent(amount: int, percent: Decimal) -> int:
     return _floor_div(amount * num, den * 100)
 
 
-def _base(goods: Goods, table: ReceiptLines, remaining: Sequence[int],
-          open_: Sequence[bool]) -> list[int]:
+def _base(goods: Goods, table: ReceiptLines, remaining: list[int],
+          open_: list[bool]) -> list[int]:
     """The remaining amount of each open, discountable, matching line (else 0); empty goods
     match every line."""
     if goods.empty:
@@ -349,9 +370,10 @@ def _spread(total: int, at: list[int], weights: list[int], table: ReceiptLines, 
         return table.nothing(receipt_level)
     parts = allocate(total, weights) if len(at) > 1 else [total]  # one line takes it all
     claimed, kept = [], []
-    for i, part in zip(at, parts, strict=True):
+    for k in range(len(at)):  # (an index loop: compiled, zip(strict=True) is a slow call)
+        part = parts[k]
         if part:
-            claimed.append(i)
+            claimed.append(at[k])
             kept.append(part)
     return Grant(tuple(claimed), tuple(kept), receipt_level=receipt_level)
 
@@ -369,8 +391,8 @@ def _share(remaining: int, units: tuple[int, int], quantity: tuple[int, int],
                       units[1] * quantity[0] * pden * 100)
 
 
-def _fixed_price(reward: FixedPrice, table: ReceiptLines, remaining: Sequence[int],
-                 open_: Sequence[bool]) -> Grant:
+def _fixed_price(reward: FixedPrice, table: ReceiptLines, remaining: list[int],
+                 open_: list[bool]) -> Grant:
     base = _base(reward.goods, table, remaining, open_)
     price, ratios = reward.unit_price_kopecks, table.ratios
     claimed, parts = [], []
@@ -384,8 +406,8 @@ def _fixed_price(reward: FixedPrice, table: ReceiptLines, remaining: Sequence[in
     return Grant(tuple(claimed), tuple(parts))
 
 
-def _gift(reward: Gift, table: ReceiptLines, remaining: Sequence[int],
-          open_: Sequence[bool]) -> Grant:
+def _gift(reward: Gift, table: ReceiptLines, remaining: list[int],
+          open_: list[bool]) -> Grant:
     left = Decimal(reward.quantity)
     claimed, parts = [], []
     for i, line in enumerate(table.lines):
@@ -402,8 +424,8 @@ def _gift(reward: Gift, table: ReceiptLines, remaining: Sequence[int],
                  receipt_level=not claimed)
 
 
-def _buy_get(reward: BuyXGetY | CheapestFree, table: ReceiptLines, remaining: Sequence[int],
-             open_: Sequence[bool]) -> Grant:
+def _buy_get(reward: BuyXGetY | CheapestFree, table: ReceiptLines, remaining: list[int],
+             open_: list[bool]) -> Grant:
     """Buy X get Y in whole units: a line counts floor(quantity) units, so 2.5 kg of apples at
     100.00/kg is 2 units; the fraction of a weighed line is neither counted nor made free.
     Cheapest free is buy `group_size - 1` get 1 of its goods, free.
@@ -454,11 +476,17 @@ def _buy_get(reward: BuyXGetY | CheapestFree, table: ReceiptLines, remaining: Se
     if len(gets) > 1 or len(buys) > 1:
         # what one unit of a line still costs, remaining / quantity, as an exact integer key:
         # over the common multiple of the quantities' numerators
-        common = math.lcm(*(ratios[i][0] for i in {*gets, *buys}))
-        value = {i: remaining[i] * ratios[i][1] * (common // ratios[i][0])
-                 for i in {*gets, *buys}}
-        gets.sort(key=lambda i: (value[i], i))
-        buys.sort(key=lambda i: (-value[i], i))
+        both = {*gets, *buys}
+        common = math.lcm(*[ratios[i][0] for i in both])
+        value = {i: remaining[i] * ratios[i][1] * (common // ratios[i][0]) for i in both}
+        # gets by (value, index), buys by (-value, index): each one sort of plain integers,
+        # value x n + index, the index read back from the key (values are >= 0). Compiled,
+        # that is much cheaper than a key function, which calls through Python per line.
+        n = table.n
+        keys = sorted([value[i] * n + i for i in gets])
+        gets = [key % n for key in keys]
+        keys = sorted([value[i] * n + (n - 1 - i) for i in buys], reverse=True)
+        buys = [n - 1 - key % n for key in keys]
     got: dict[int, int] = {}
     need, shared_cap = repeats * y, a + c - repeats * x
     for i in gets:  # the cheapest first
@@ -474,11 +502,15 @@ def _buy_get(reward: BuyXGetY | CheapestFree, table: ReceiptLines, remaining: Se
         bought[i] = units = min(whole[i] - got.get(i, 0), need)
         need -= units
     percent_ratio = _FREE if percent is _HUNDRED else percent.as_integer_ratio()
-    off = {i: _share(remaining[i], (units, 1), ratios[i], percent_ratio)
-           for i, units in got.items() if units}
-    if not any(off.values()):
+    off: dict[int, int] = {}
+    anything = False
+    for i, units in got.items():
+        if units:
+            share = off[i] = _share(remaining[i], (units, 1), ratios[i], percent_ratio)
+            anything = anything or share != 0
+    if not anything:
         return table.nothing()
-    claimed = sorted(i for i in {*got, *bought} if got.get(i) or bought.get(i))
+    claimed = sorted([i for i in {*got, *bought} if got.get(i) or bought.get(i)])
     return Grant(tuple(claimed), tuple([off.get(i, 0) for i in claimed]))
 
 
@@ -563,7 +595,7 @@ def _repeats(max_repeats: int | None) -> str:
 
 
 # the grant function per reward kind (`giver`)
-_GIVERS: dict[type, Callable[[Any, ReceiptLines, Sequence[int], Sequence[bool]], Grant]] = {
+_GIVERS: dict[type, Giver] = {
     PercentOff: _off, AmountOff: _off, FixedPrice: _fixed_price, Gift: _gift,
     BuyXGetY: _buy_get, CheapestFree: _buy_get, ExtraPoints: _extra_points,
     PointsMultiplier: _multiplier, FreeDelivery: _free_delivery}
