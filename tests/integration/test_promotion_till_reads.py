@@ -219,20 +219,22 @@ USES = st.lists(st.tuples(
                                   + timedelta(hours=h)),
     st.booleans()), max_size=6)
 ASKS = st.tuples(st.lists(st.sampled_from([*PROMOTIONS, "none"]), unique=True),
-                 st.sampled_from(["m1", "m2", "nobody", None]),
+                 st.sampled_from(["m1", "m2", "m3", "nobody", None]),
                  st.dictionaries(st.sampled_from([*PROMOTIONS, "none"]), SINCE, max_size=5),
                  st.booleans(), st.booleans())
 
 
 @pytest.fixture
 def members(k: Kopilka) -> dict[str, str]:
-    """The promotions whose counters and uses the property writes, and two members: m1 in
-    segments and with a purchase, m2 new. (Made once: every example adds to this state.)"""
+    """The promotions whose counters and uses the property writes, and three members: m1 in
+    segments and with a purchase, m2 new, m3 with a `segments` attribute that is not a string
+    (no segments). (Made once: every example adds to this state.)"""
     for pid in PROMOTIONS:
         promote(k, id=pid, name=pid.upper(), reward={"type": "percent_off", "percent": "5"},
                 limits={"budget": "100000.00"})
-    found = {"m1": enrol(k), "m2": enrol(k)}
+    found = {"m1": enrol(k), "m2": enrol(k), "m3": enrol(k)}
     k.update_member(found["m1"], {"attributes": {"segments": "vip,coffee"}})
+    k.update_member(found["m3"], {"attributes": {"segments": 7, "tier_hint": "gold"}})
     k.confirm(receipt("first", found["m1"], line("1", "10.00")))
     return found
 
@@ -335,7 +337,19 @@ def test_the_folded_read_equals_the_separate_reads(
                                           if known else {})
             if known:  # counted in the database as here, from the rows
                 assert folded.member_uses == counted_here(k, since, member_id=member_id)
-            assert folded.attributes == (repo.member_attributes(member_id)
-                                         if known and attributes else None)
+            assert folded.segments == (PT.segments_text(repo.member_attributes(member_id))
+                                       if known and attributes else None)
             assert folded.purchased == (repo.has_purchases(member_id)
                                         if known and purchased else None)
+
+
+def test_the_folded_read_gives_the_segments_attribute_only_when_a_string(
+        k: Kopilka, members: dict[str, str]) -> None:
+    """The folded read sends the `segments` text, not the attributes document: a string is
+    read as it is, a number (or no such attribute) as none, and the till's segments follow."""
+    with k.db.read() as uow:
+        read = {who: uow.promotions.till_reads([], member_id, attributes=True).segments
+                for who, member_id in members.items()}
+    assert read == {"m1": "vip,coffee", "m2": None, "m3": None}
+    assert PT.segment_names(read["m1"]) == {"vip", "coffee"}
+    assert PT.segment_names(read["m3"]) == frozenset()

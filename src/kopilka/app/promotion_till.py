@@ -166,7 +166,8 @@ class TillReads:
     fingerprint: tuple[int, int]  # of the promotions, as of the other reads
     counters: dict[str, tuple[int, int, int]]  # used (kopecks, points, count) per promotion
     member_uses: dict[str, int]  # the member's uses per promotion, since its period start
-    attributes: dict[str, Any] | None  # the member's; None: not asked
+    segments: str | None  # the member's `segments` attribute when a string; None: not
+    # asked, absent or not a string
     purchased: bool | None  # whether the member has a confirmed receipt; None: not asked
 
 
@@ -205,7 +206,7 @@ class _Asks:
         return TillReads(
             fingerprint, counters,
             repo.member_use_counts(member_id, self.since) if self.since else {},
-            repo.member_attributes(member_id) if self.attributes else None,
+            segments_text(repo.member_attributes(member_id)) if self.attributes else None,
             repo.has_purchases(member_id) if self.purchased else None)
 
 
@@ -258,7 +259,7 @@ def prepare(uow: UnitOfWork, *, member: dict[str, Any] | None, store_id: str, ch
              for p in found.usage}  # absent: unlimited
     context = PromotionContext(
         member_id=member_id, tier_code=member["tier_code"] if member else None,
-        segments=segments_of(reads.attributes),
+        segments=segment_names(reads.segments),
         store_id=store_id, channel=channel,
         is_first_purchase=reads.purchased is False,  # asked (a known member), not bought
         codes=tuple(presented), usage=usage)
@@ -267,10 +268,20 @@ def prepare(uow: UnitOfWork, *, member: dict[str, Any] | None, store_id: str, ch
 
 def segments_of(attributes: dict[str, Any] | None) -> frozenset[str]:
     """Segment names from a member's attributes (`segments`: "a,b,c")."""
+    return segment_names(segments_text(attributes))
+
+
+def segments_text(attributes: dict[str, Any] | None) -> str | None:
+    """The `segments` attribute when it is a string (as the folded read gives it)."""
     found = (attributes or {}).get("segments")
-    if not isinstance(found, str):
+    return found if isinstance(found, str) else None
+
+
+def segment_names(text: str | None) -> frozenset[str]:
+    """The segment names in a `segments` attribute ("a,b,c")."""
+    if not text:
         return frozenset()
-    return frozenset(name.strip() for name in found.split(",") if name.strip())
+    return frozenset(name.strip() for name in text.split(",") if name.strip())
 
 
 def _codes(uow: UnitOfWork, codes: Iterable[str], member_id: str | None, *,

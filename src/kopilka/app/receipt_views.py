@@ -69,13 +69,26 @@ def _applied(effects: tuple[Effect, ...]) -> list[dict[str, Any]]:
             for a in effects]
 
 
+# The engine hands out the same refusals receipt after receipt (evaluation makes each one's
+# Rejection once): each Rejection's dict is made once and shared by the bodies that show it.
+# Never changed after: bodies are only serialised. Kept by id, with the object (so its id
+# stays unique while kept), and bounded.
+_REJECTIONS: dict[int, tuple[Rejection, dict[str, Any]]] = {}
+_REJECTIONS_LIMIT = 8192
+
+
 def _rejected(rejections: tuple[Rejection, ...]) -> list[dict[str, Any]]:
     out = []
+    kept = _REJECTIONS
     for r in rejections:
-        if r.rule:
-            out.append({"code": r.code, "reason": r.reason, "promotion_id": r.rule})
-        else:
-            out.append({"code": r.code, "reason": r.reason})
+        found = kept.get(id(r))
+        if found is None or found[0] is not r:
+            view = {"code": r.code, "reason": r.reason, "promotion_id": r.rule} if r.rule \
+                else {"code": r.code, "reason": r.reason}
+            if len(kept) >= _REJECTIONS_LIMIT:
+                kept.clear()
+            found = kept[id(r)] = (r, view)
+        out.append(found[1])
     return out
 
 

@@ -16,19 +16,21 @@ def allocate(total: int, weights: Sequence[int]) -> list[int]:
     """Split `total` (>= 0) in proportion to integer `weights` (>= 0)."""
     if total < 0:
         raise ValueError("cannot allocate a negative total")
+    at: list[int] = list(weights)  # a list: compiled, indexed without a call
+    n = len(at)
     weight_sum = 0
-    for w in weights:  # loops, not sum() or a key function: see `distribute_remainders`
+    for w in at:  # loops, not sum() or a key function: see `distribute_remainders`
         weight_sum += w
     if total == 0 or weight_sum == 0:
         if total and not weight_sum:
             raise ValueError("cannot allocate over zero weights")
-        return [0] * len(weights)
+        return [0] * n
     # distribute_fractions(total, [total * w for w in weights], weight_sum), in one pass
-    parts, remainders = [], []
-    for w in weights:
-        share = total * w
-        parts.append(share // weight_sum)
-        remainders.append(share % weight_sum)
+    parts, remainders = [0] * n, [0] * n
+    for i in range(n):
+        share = total * at[i]
+        parts[i] = share // weight_sum
+        remainders[i] = share % weight_sum
     return distribute_remainders(total, parts, remainders)
 
 
@@ -48,7 +50,7 @@ def distribute_remainders(total: int, parts: list[int], remainders: list[int]) -
     one each, to the largest remainders. Returns `parts`, changed in place.
 
     The order is one sort of plain integers, remainder x n + (n - 1 - i): the largest
-    remainder first, ties to the earlier line, and the line's index read back from the key.
+    remainder last, ties to the earlier line, and the line's index read back from the key.
     Compiled, that costs half of sorting the indexes by a key function, which calls through
     Python for every line (the engine allocates several times per receipt)."""
     n = len(parts)
@@ -58,10 +60,10 @@ def distribute_remainders(total: int, parts: list[int], remainders: list[int]) -
     if not 0 <= left <= n:
         raise ValueError(f"total {total} is not reachable from the shares")
     if left:
-        keys = [remainders[i] * n + (n - 1 - i) for i in range(n)]
-        keys.sort(reverse=True)
-        for j in range(left):
-            parts[n - 1 - keys[j] % n] += 1
+        keys = sorted([remainders[i] * n + (n - 1 - i) for i in range(n)])  # the largest last
+        for j in range(n - 1, n - 1 - left, -1):
+            i = n - 1 - keys[j] % n
+            parts[i] = parts[i] + 1
     return parts
 
 

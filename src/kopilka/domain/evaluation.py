@@ -661,7 +661,9 @@ def _bonus_lines(promo: PromotionOutcome, totals: list[int],
     """(promotion id, points, points per line) of each extra-points bonus, allocated by what
     the lines pay (all to the first line when nothing is paid)."""
     weights = [max(t, 0) for t in totals]
-    paid = sum(weights)
+    paid = 0
+    for weight in weights:  # (a loop: compiled, cheaper than sum())
+        paid += weight
     grants = []
     for bonus in promo.points_bonuses:
         points = bonus.points

@@ -1,8 +1,8 @@
 """Promotions read once for the engine (`promotions.apply_promotions`).
 
 The promotions in force come back receipt after receipt as the same frozen objects, so what
-the engine needs of each is worked out once and kept with it: its `Plan` (the grant and reads
-functions of its reward, its rule text, whether screening can refuse it at all, its refusal
+the engine needs of each is worked out once and kept with it: its `Plan` (the grant kind and reads
+of its reward, its rule text, whether screening can refuse it at all, its refusal
 when it reads no line), the plans in order for the last sequence of promotions seen
 (`plans_of`), and its refusals at application (`Plan.refusal`). Nothing kept changes a
 result.
@@ -50,7 +50,7 @@ class Plan:
         self.promotion_id = promotion.promotion_id
         self.priority = promotion.priority
         self.reward = reward = promotion.reward
-        self.give = giver(reward)
+        self.give = giver(reward)  # its grant kind, for `promotion_rewards.give`
         self.read = reads_of(reward)
         self.read_goods = read_goods(reward)  # what `read` reads, when a goods set (or None)
         self.rule = describe(reward)
@@ -67,21 +67,28 @@ class Plan:
         self.idle_refusal: tuple[PromotionRejection, str | None] | None = None
         self.refusals: dict[tuple[str, str], tuple[PromotionRejection, str | None]] = {}
 
-    def refusal(self, code: str, detail: str, reason: Callable[[], str],
-                hint: Callable[[], str] | None = None) -> tuple[PromotionRejection, str | None]:
-        """PromotionRejection(id, code, "name: reason()") and hint() (None: no hint), made once
-        per code and `detail` (what the reason and hint are made of: the shortfall, the
-        group's winner). Refusals are frozen: sharing one changes nothing, and evaluation
-        makes each one's Rejection once."""
+    def refusal(self, code: str, detail: str, texts: RefusalTexts,
+                ) -> tuple[PromotionRejection, str | None]:
+        """PromotionRejection(id, code, "name: reason") and the hint (None: none), where
+        `texts(promotion, code, detail)` gives (reason, hint); made once per code and
+        `detail` (what the texts are made of: the shortfall, the group's winner). Refusals
+        are frozen: sharing one changes nothing, and evaluation makes each one's Rejection
+        once. (`texts` is a plain function, not a closure: a function that makes a closure
+        allocates its environment on every call, compiled.)"""
         made = self.refusals.get((code, detail))
         if made is None:
             if len(self.refusals) >= 256:  # shortfalls vary with the basket: bounded
                 self.refusals.clear()
             promotion = self.promotion
+            reason, hint = texts(promotion, code, detail)
             made = self.refusals[code, detail] = (
-                PromotionRejection(promotion.promotion_id, code, f"{promotion.name}: {reason()}"),
-                hint() if hint is not None else None)
+                PromotionRejection(promotion.promotion_id, code, f"{promotion.name}: {reason}"),
+                hint)
         return made
+
+
+# (promotion, code, detail) -> (the reason after the promotion's name, the hint or None)
+RefusalTexts = Callable[[Promotion, str, str], tuple[str, str | None]]
 
 
 def check_promotions(promotions: Sequence[Promotion]) -> None:

@@ -196,19 +196,38 @@ def grant(reward: Reward, lines: Sequence[Line], remaining: Sequence[int],
     `table`: the same lines read once (`ReceiptLines`), made here when not given."""
     if table is None:
         table = ReceiptLines(lines)
-    return giver(reward)(reward, table, list(remaining), list(open_))
+    return give(giver(reward), reward, table, list(remaining), list(open_))
 
 
-# A reward kind's grant function: (reward, table, remaining, open_) -> Grant. It takes lists,
-# not sequences: compiled, indexing a list costs half of indexing a Sequence.
-Giver = Callable[[Any, ReceiptLines, list[int], list[bool]], Grant]
+def giver(reward: Reward) -> int:
+    """The kind of grant the reward gives (`give`), looked up once per reward (a promotion's
+    `Plan` keeps it)."""
+    kind = _GIVERS.get(type(reward))
+    return kind if kind is not None else _kind(reward, _GIVERS)
 
 
-def giver(reward: Reward) -> Giver:
-    """The grant function of the reward's kind: `giver(reward)(reward, table, remaining,
-    open_)` is `grant(reward, table.lines, remaining, open_, table)` without the dispatch."""
-    give = _GIVERS.get(type(reward))
-    return give if give is not None else _kind(reward, _GIVERS)
+_OFF, _FIXED_PRICE, _GIFT, _BUY_GET, _EXTRA_POINTS, _MULTIPLIER, _FREE_DELIVERY = range(7)
+
+
+def give(kind: int, reward: Any, table: ReceiptLines, remaining: list[int],
+         open_: list[bool]) -> Grant:
+    """`grant(reward, table.lines, remaining, open_, table)` for a reward whose `giver` is
+    `kind`: one compiled call, no dispatch on the reward's type. (Calling a grant function
+    kept as a value would go through Python, arguments checked on every call.) The lists are
+    lists, not sequences: compiled, indexing a list costs half of indexing a Sequence."""
+    if kind == _BUY_GET:
+        return _buy_get(reward, table, remaining, open_)
+    if kind == _OFF:
+        return _off(reward, table, remaining, open_)
+    if kind == _EXTRA_POINTS:
+        return _extra_points(reward, table, remaining, open_)
+    if kind == _MULTIPLIER:
+        return _multiplier(reward, table, remaining, open_)
+    if kind == _FIXED_PRICE:
+        return _fixed_price(reward, table, remaining, open_)
+    if kind == _GIFT:
+        return _gift(reward, table, remaining, open_)
+    return _free_delivery(reward, table, remaining, open_)
 
 
 def _kind(reward: Reward, table: dict[type, _T]) -> _T:
@@ -467,7 +486,8 @@ def _buy_get(reward: BuyXGetY | CheapestFree, table: ReceiptLines, remaining: li
                 b += whole[i]
         elif buy:
             a += whole[i]
-    repeats = min((a + c) // x, (b + c) // y, (a + b + c) // (x + y))
+    # (two-argument min: compiled, min of three is a call through Python)
+    repeats = min(min((a + c) // x, (b + c) // y), (a + b + c) // (x + y))
     if reward.max_repeats is not None:
         repeats = min(repeats, reward.max_repeats)
     if repeats == 0:
@@ -485,13 +505,13 @@ def _buy_get(reward: BuyXGetY | CheapestFree, table: ReceiptLines, remaining: li
         n = table.n
         keys = sorted([value[i] * n + i for i in gets])
         gets = [key % n for key in keys]
-        keys = sorted([value[i] * n + (n - 1 - i) for i in buys], reverse=True)
-        buys = [n - 1 - key % n for key in keys]
+        keys = sorted([value[i] * n + (n - 1 - i) for i in buys])  # read from the end
+        buys = [n - 1 - keys[k] % n for k in range(len(keys) - 1, -1, -1)]
     got: dict[int, int] = {}
     need, shared_cap = repeats * y, a + c - repeats * x
     for i in gets:  # the cheapest first
         if buyable is None or buyable[i]:
-            take = min(whole[i], need, shared_cap)
+            take = min(min(whole[i], need), shared_cap)
             shared_cap -= take
         else:
             take = min(whole[i], need)
@@ -594,8 +614,8 @@ def _repeats(max_repeats: int | None) -> str:
     return "" if max_repeats is None else f", up to {max_repeats} times"
 
 
-# the grant function per reward kind (`giver`)
-_GIVERS: dict[type, Giver] = {
-    PercentOff: _off, AmountOff: _off, FixedPrice: _fixed_price, Gift: _gift,
-    BuyXGetY: _buy_get, CheapestFree: _buy_get, ExtraPoints: _extra_points,
-    PointsMultiplier: _multiplier, FreeDelivery: _free_delivery}
+# the kind of grant per reward type (`giver`)
+_GIVERS: dict[type, int] = {
+    PercentOff: _OFF, AmountOff: _OFF, FixedPrice: _FIXED_PRICE, Gift: _GIFT,
+    BuyXGetY: _BUY_GET, CheapestFree: _BUY_GET, ExtraPoints: _EXTRA_POINTS,
+    PointsMultiplier: _MULTIPLIER, FreeDelivery: _FREE_DELIVERY}

@@ -75,6 +75,7 @@ from kopilka.domain.promotion_rewards import (
     ReceiptLines,
     Reward,
     cap,
+    give,
     grant,
 )
 from kopilka.domain.promotion_rules import (
@@ -252,8 +253,8 @@ def _grant(candidate: _Candidate, work: _Work) -> Grant:
                                 or _untouched(work.touched, candidate.reads, candidate.at)):
         return granted
     plan = candidate.plan
-    granted = candidate.granted = plan.give(
-        plan.reward, work.table, work.remaining,
+    granted = candidate.granted = give(
+        plan.give, plan.reward, work.table, work.remaining,
         work.open_stackable if candidate.promotion.stackable else work.open_alone)
     amount = 0
     for part in granted.parts:
@@ -299,9 +300,8 @@ def _apply(candidate: _Candidate, work: _Work) -> None:
     promotion = candidate.promotion
     group = promotion.exclusivity_group
     if group is not None and group in work.groups:
-        winner = work.groups[group]
-        work.rejected.append(candidate.plan.refusal("exclusive_group_lost", winner, lambda: (
-            f"only one promotion of group {group} applies, and {winner} did"))[0])
+        work.rejected.append(candidate.plan.refusal("exclusive_group_lost", work.groups[group],
+                                                    _refusal_texts)[0])
         return
     if candidate.idle:  # what _refuse gives a grant of nothing on no line, made once
         refusal, hint = candidate.plan.idle_refusal or _idle_refusal(candidate, work)
@@ -358,15 +358,24 @@ def _idle_refusal(candidate: _Candidate, work: _Work) -> tuple[PromotionRejectio
 def _refusal_of(plan: Plan, granted: Grant, taken: bool) -> tuple[PromotionRejection, str | None]:
     """Why a promotion whose grant is empty is refused, and its hint (None: none)."""
     if taken:
-        return plan.refusal("lines_taken", "", lambda: (
-            "its lines were taken by promotions applied before it"))
+        return plan.refusal("lines_taken", "", _refusal_texts)
     shortfall = granted.shortfall
     if shortfall:
-        name = plan.promotion.name
-        return plan.refusal("condition_not_met", shortfall, lambda: (
-            f"the basket lacks: {shortfall}"), lambda: (
-            f"{shortfall[0].upper()}{shortfall[1:]} to get {name}"))
-    return plan.refusal("no_benefit", "", lambda: "nothing on this receipt it can discount")
+        return plan.refusal("condition_not_met", shortfall, _refusal_texts)
+    return plan.refusal("no_benefit", "", _refusal_texts)
+
+
+def _refusal_texts(promotion: Promotion, code: str, detail: str) -> tuple[str, str | None]:
+    """The reason and hint of a refusal at application (`Plan.refusal`)."""
+    if code == "exclusive_group_lost":
+        return (f"only one promotion of group {promotion.exclusivity_group} applies, and "
+                f"{detail} did"), None
+    if code == "lines_taken":
+        return "its lines were taken by promotions applied before it", None
+    if code == "condition_not_met":  # detail: the shortfall
+        return (f"the basket lacks: {detail}",
+                f"{detail[0].upper()}{detail[1:]} to get {promotion.name}")
+    return "nothing on this receipt it can discount", None
 
 
 def _record(plan: Plan, granted: Grant, amount: int, cut: bool, budget: Budget,

@@ -67,11 +67,19 @@ _FOLDED = {
          f"{_FROM['counters']}",
     "u": f"SELECT 'u', promotion_id, count(*), {_N}, {_N}, {_AT}, {_DOC} "
          f"{_FROM['member_uses']}",
-    "a": f"SELECT 'a', {_T}, {_N}, {_N}, {_N}, {_AT}, attributes {_FROM['attributes']}",
+    "a": f"SELECT 'a', {{segments}}, {_N}, {_N}, {_N}, {_AT}, {_DOC} {_FROM['attributes']}",
     "p": f"SELECT 'p', {_T}, CASE WHEN EXISTS (SELECT 1 {_FROM['purchased']}) THEN 1 ELSE 0 "
          f"END, {_N}, {_N}, {_AT}, {_DOC}",
 }
 _folded_sql: dict[tuple[str, int, Periods, bool, bool], str] = {}
+# The member's `segments` attribute when it is a string (else NULL), read as text: all the
+# till needs of the attributes, without sending and parsing the whole JSON document.
+_SEGMENTS = {
+    "postgresql": "CASE WHEN jsonb_typeof(attributes -> 'segments') = 'string' "
+                  "THEN attributes ->> 'segments' END",
+    "sqlite": "CASE WHEN json_type(attributes, '$.segments') = 'text' "
+              "THEN json_extract(attributes, '$.segments') END",
+}
 
 # A member's (or store's) uses are counted in the database, each promotion's since its own
 # period start (None: ever), one condition per group of `Since` (a handful: today's, this
@@ -115,8 +123,8 @@ def _folded_statement(dialect: str, counters: int, uses: Periods, attributes: bo
             parts.append(_with_ids(_FOLDED["c"], "c", counters))
         if uses:
             parts.append(_with_periods(_FOLDED["u"], uses))
-        parts += [_FOLDED[kind] for kind, asked in (("a", attributes), ("p", purchased))
-                  if asked]
+        parts += [_FOLDED[kind].replace("{segments}", _SEGMENTS[dialect])
+                  for kind, asked in (("a", attributes), ("p", purchased)) if asked]
         sql = _folded_sql[key] = _in_dialect(dialect, " UNION ALL ".join(parts))
     return sql
 
@@ -308,9 +316,10 @@ class SqlPromotions:
         trip): the fingerprint of the promotions (to check the caller's snapshot against:
         read with the rest, it describes the state they were read in), the used budgets of
         `counters`, and of a known member: the uses of the promotions in `since`, each
-        counted since its period start (as `member_use_counts`), the attributes and whether
-        they have a confirmed receipt, each when asked. No locks: FOR UPDATE admits no
-        UNION, so confirming reads the counters it locks with `counters`."""
+        counted since its period start (as `member_use_counts`), the `segments` attribute
+        (when a string) and whether they have a confirmed receipt, each when asked. No
+        locks: FOR UPDATE admits no UNION, so confirming reads the counters it locks with
+        `counters`."""
         member = member_id is not None
         uses = since if member else ()
         attributes, purchased = attributes and member, purchased and member
@@ -325,8 +334,8 @@ class SqlPromotions:
         fingerprint = (0, 0)
         used: dict[str, tuple[int, int, int]] = {}
         member_uses: list[tuple[str, int]] = []
-        found_attributes = bought = None
-        for kind, pid, a, b, c, _at, doc in rows:
+        segments = bought = None
+        for kind, pid, a, b, c, _at, _doc in rows:
             if kind == "c":
                 used[pid] = (int(a), int(b), int(c))
             elif kind == "u":
@@ -334,13 +343,10 @@ class SqlPromotions:
             elif kind == "f":
                 fingerprint = (int(a), int(b))
             elif kind == "a":
-                found_attributes = doc
+                segments = pid  # the segments text, in the id column
             else:
                 bought = bool(a)
-        return TillReads(
-            fingerprint, used,
-            _counted(uses, member_uses),
-            self._attributes(found_attributes) if attributes else None, bought)
+        return TillReads(fingerprint, used, _counted(uses, member_uses), segments, bought)
 
     def code_uses_by_member(self, code: str, member_id: str) -> int:
         return int(self.conn.execute(sa.select(sa.func.count()).where(
