@@ -209,7 +209,9 @@ def test_while_promotions_keep_changing_the_calculation_reads_apart(
 
 # --- a property: the folded read is the separate reads ----------------------------------------
 
-PROMOTIONS = [f"p{n}" for n in range(4)]
+# (ids are written into the folded statement as literals: one holds a colon, which a
+# statement must not take for a parameter, and one a dot)
+PROMOTIONS = [*(f"p{n}" for n in range(4)), "club:p4", "p.5"]
 SINCE = st.one_of(st.none(), st.sampled_from([
     datetime(2026, 2, 1, tzinfo=MSK), datetime(2026, 2, 28, tzinfo=MSK),
     datetime(2026, 3, 1, tzinfo=MSK), datetime(2026, 3, 1, 9, 0, tzinfo=UTC)]))
@@ -353,3 +355,30 @@ def test_the_folded_read_gives_the_segments_attribute_only_when_a_string(
     assert read == {"m1": "vip,coffee", "m2": None, "m3": None}
     assert PT.segment_names(read["m1"]) == {"vip", "coffee"}
     assert PT.segment_names(read["m3"]) == frozenset()
+
+
+def test_ids_written_into_the_folded_read_are_literals_whatever_they_hold(
+        k: Kopilka, members: dict[str, str]) -> None:
+    """Ids may hold a colon or a dot: written into the statement, they stay literals (a
+    colon is not read as a parameter), and the reads equal the separate ones."""
+    m1, ids, since = members["m1"], ["club:p4", "p.5"], ((None, ("club:p4", "p.5")),)
+
+    def folded() -> PT.TillReads:
+        with k.db.read() as uow:
+            repo = uow.promotions
+            found = repo.till_reads(ids, m1, since=since)
+            assert found.counters == repo.counters(ids, lock=False)
+            assert found.member_uses == repo.member_use_counts(m1, since)
+            return found
+
+    before = folded()
+    record_uses(k, [("club:p4", m1, datetime(2026, 3, 1, 9, tzinfo=UTC), False)])
+    with k.db.write() as uow:
+        uow.promotions.consume("club:p4", kopecks=7, points=1, count=1,
+                               now=datetime(2026, 3, 1, tzinfo=UTC))
+    after = folded()
+    assert [a - b for a, b in zip(after.counters["club:p4"], before.counters["club:p4"],
+                                  strict=True)] == [7, 1, 1]
+    assert after.counters["p.5"] == before.counters["p.5"]
+    assert after.member_uses == {"club:p4": before.member_uses["club:p4"] + 1,
+                                 "p.5": before.member_uses["p.5"]}

@@ -71,7 +71,7 @@ _FOLDED = {
     "p": f"SELECT 'p', {_T}, CASE WHEN EXISTS (SELECT 1 {_FROM['purchased']}) THEN 1 ELSE 0 "
          f"END, {_N}, {_N}, {_AT}, {_DOC}",
 }
-_folded_sql: dict[tuple[str, int, Periods, bool, bool], str] = {}
+_folded_sql: dict[tuple[str, tuple[str, ...], Periods, bool, bool], str] = {}
 # The member's `segments` attribute when it is a string (else NULL), read as text: all the
 # till needs of the attributes, without sending and parsing the whole JSON document.
 _SEGMENTS = {
@@ -83,16 +83,41 @@ _SEGMENTS = {
 
 # A member's (or store's) uses are counted in the database, each promotion's since its own
 # period start (None: ever), one condition per group of `Since` (a handful: today's, this
-# week's, this month's, ever): `{periods}` becomes "(promotion_id IN (:u0, :u1) AND used_at
-# >= :s0) OR (promotion_id IN (:u2))". A statement's shape is, per group, how many
-# promotions and whether it has a start.
-Periods = tuple[tuple[int, bool], ...]
+# week's, this month's, ever): `{periods}` becomes "(promotion_id IN ('a', 'b') AND used_at
+# >= :s0) OR (promotion_id IN ('c'))". The promotion ids of the folded read and the uses are
+# written into the statement as literals, not sent as parameters: they are the snapshot's,
+# the same receipt after receipt, and each parameter costs the driver work on every receipt
+# (20 of them did). A statement is made once per set of ids and kept (bounded); on
+# PostgreSQL each is prepared by the driver after a few uses, as before.
+Periods = tuple[tuple[tuple[str, ...], bool], ...]  # per group: its ids, whether it has a start
 _uses_sql: dict[tuple[str, str, Periods], str] = {}
+_STATEMENTS_LIMIT = 512  # kept statements per kind (folded, uses): a few per snapshot
+
+# a string literal, or a :name parameter outside one
+_TOKENS = re.compile(r"'(?:[^']|'')*'|:(\w+)")
 
 
 def _in_dialect(dialect: str, sql: str) -> str:
-    """`:name` parameters as the dialect's driver takes them (psycopg: `%(name)s`)."""
-    return re.sub(r":(\w+)", r"%(\1)s", sql) if dialect == "postgresql" else sql
+    """`:name` parameters as the dialect's driver takes them (psycopg: `%(name)s`, and a `%`
+    in a literal doubled). String literals are left as they are (an id may hold a colon)."""
+    if dialect != "postgresql":
+        return sql
+    return _TOKENS.sub(lambda m: f"%({m.group(1)})s" if m.group(1)
+                       else m.group(0).replace("%", "%%"), sql)
+
+
+def _literals(ids: Iterable[str]) -> str:
+    """The ids as SQL string literals, comma-separated (quotes doubled)."""
+    return ", ".join("'" + pid.replace("'", "''") + "'" for pid in ids)
+
+
+def _kept(cache: dict[Any, str], key: Any, make: Callable[[], str]) -> str:
+    sql = cache.get(key)
+    if sql is None:
+        if len(cache) >= _STATEMENTS_LIMIT:
+            cache.clear()
+        sql = cache[key] = make()
+    return sql
 
 
 def _with_ids(sql: str, prefix: str, count: int) -> str:
@@ -111,52 +136,42 @@ def _till_statement(dialect: str, name: str, count: int = 0, *, lock: bool = Fal
     return sql
 
 
-def _folded_statement(dialect: str, counters: int, uses: Periods, attributes: bool,
-                      purchased: bool) -> str:
-    """The folded read for `counters` counter ids and the member's uses in the periods `uses`
-    (made once per shape): the fingerprint, then the parts asked for."""
-    key = (dialect, counters, uses, attributes, purchased)
-    sql = _folded_sql.get(key)
-    if sql is None:
+def _folded_statement(dialect: str, counters: tuple[str, ...], uses: Periods,
+                      attributes: bool, purchased: bool) -> str:
+    """The folded read for the counters of `counters` and the member's uses in the periods
+    `uses` (made once per set of ids): the fingerprint, then the parts asked for."""
+    def make() -> str:
         parts = [_FOLDED["f"]]
         if counters:
-            parts.append(_with_ids(_FOLDED["c"], "c", counters))
+            parts.append(_FOLDED["c"].replace("{ids}", _literals(counters)))
         if uses:
             parts.append(_with_periods(_FOLDED["u"], uses))
         parts += [_FOLDED[kind].replace("{segments}", _SEGMENTS[dialect])
                   for kind, asked in (("a", attributes), ("p", purchased)) if asked]
-        sql = _folded_sql[key] = _in_dialect(dialect, " UNION ALL ".join(parts))
-    return sql
+        return _in_dialect(dialect, " UNION ALL ".join(parts))
+    return _kept(_folded_sql, (dialect, counters, uses, attributes, purchased), make)
 
 
 def _uses_statement(dialect: str, name: str, periods: Periods) -> str:
-    """The member's or store's (`name`) uses counted in `periods` (made once per shape)."""
-    key = (dialect, name, periods)
-    sql = _uses_sql.get(key)
-    if sql is None:
-        sql = _uses_sql[key] = _in_dialect(dialect, _with_periods(_TILL[name], periods))
-    return sql
+    """The member's or store's (`name`) uses counted in `periods` (made once per set)."""
+    return _kept(_uses_sql, (dialect, name, periods),
+                 lambda: _in_dialect(dialect, _with_periods(_TILL[name], periods)))
 
 
 def _with_periods(sql: str, periods: Periods) -> str:
-    conditions, first = [], 0
-    for group, (count, has_start) in enumerate(periods):
-        ids = ", ".join(f":u{i}" for i in range(first, first + count))
-        first += count
-        conditions.append(f"(promotion_id IN ({ids})"
-                          + (f" AND used_at >= :s{group})" if has_start else ")"))
+    conditions = [f"(promotion_id IN ({_literals(ids)})"
+                  + (f" AND used_at >= :s{group})" if has_start else ")")
+                  for group, (ids, has_start) in enumerate(periods)]
     return sql.replace("{periods}", " OR ".join(conditions))
 
 
 def _period_params(since: Since,
                    ts: Callable[[datetime], Any]) -> tuple[Periods, dict[str, Any]]:
-    """The shape of the condition for `since` and its parameters (the starts as the column
-    stores them, `ts`)."""
-    params = _id_params([pid for _start, ids in since for pid in ids], "u")
-    for group, (start, _ids) in enumerate(since):
-        if start is not None:
-            params[f"s{group}"] = ts(start)
-    return tuple((len(ids), start is not None) for start, ids in since), params
+    """The condition's groups for `since` (their ids, whether each has a start) and its
+    parameters: the starts, as the column stores them (`ts`)."""
+    params = {f"s{group}": ts(start) for group, (start, _ids) in enumerate(since)
+              if start is not None}
+    return tuple((ids, start is not None) for start, ids in since), params
 
 
 def _counted(since: Since, rows: Iterable[tuple[str, Any]]) -> dict[str, int]:
@@ -326,10 +341,9 @@ class SqlPromotions:
         if not (counters or uses or attributes or purchased):  # no promotion: as cheap as ever
             return TillReads(self.fingerprint(), {}, {}, None, None)
         periods, params = _period_params(uses, self.hot.ts)
-        params.update(_id_params(counters, "c"))
         if member:
             params["m"] = member_id
-        rows = self._run(_folded_statement(self.dialect, len(counters), periods, attributes,
+        rows = self._run(_folded_statement(self.dialect, tuple(counters), periods, attributes,
                                            purchased), params).fetchall()
         fingerprint = (0, 0)
         used: dict[str, tuple[int, int, int]] = {}
