@@ -25,13 +25,21 @@ def allocate(total: int, weights: Sequence[int]) -> list[int]:
         if total and not weight_sum:
             raise ValueError("cannot allocate over zero weights")
         return [0] * n
-    # distribute_fractions(total, [total * w for w in weights], weight_sum), in one pass
-    parts, remainders = [0] * n, [0] * n
+    # distribute_fractions(total, [total * w for w in weights], weight_sum), inlined: the
+    # floors first, then the units left go to the largest remainders (as there, one sort of
+    # integer keys, the remainders made only when units are left)
+    parts = [0] * n
+    left = total
     for i in range(n):
-        share = total * at[i]
-        parts[i] = share // weight_sum
-        remainders[i] = share % weight_sum
-    return distribute_remainders(total, parts, remainders)
+        part = total * at[i] // weight_sum
+        parts[i] = part
+        left -= part
+    if left:
+        keys = sorted([total * at[i] % weight_sum * n + (n - 1 - i) for i in range(n)])
+        for j in range(n - 1, n - 1 - left, -1):
+            i = n - 1 - keys[j] % n
+            parts[i] = parts[i] + 1
+    return parts
 
 
 def distribute_fractions(total: int, numerators: Sequence[int], denominator: int) -> list[int]:

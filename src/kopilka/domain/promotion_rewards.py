@@ -469,8 +469,9 @@ def _buy_get(reward: BuyXGetY | CheapestFree, table: ReceiptLines, remaining: li
     if buy_at != get_at:
         buyable, gettable = table.holds(buy_goods), table.holds(get_goods)
     whole, discountable = table.whole, table.discountable
+    read = buy_at if buyable is None else tuple(sorted({*buy_at, *get_at}))  # receipt order
     buys, gets, a, b, c = [], [], 0, 0, 0  # buys, gets: open line indexes, in receipt order
-    for i in buy_at if buyable is None else sorted({*buy_at, *get_at}):
+    for i in read:
         if not open_[i]:
             continue
         buy = buyable is None or buyable[i]
@@ -492,22 +493,25 @@ def _buy_get(reward: BuyXGetY | CheapestFree, table: ReceiptLines, remaining: li
         repeats = min(repeats, reward.max_repeats)
     if repeats == 0:
         return _shortfall(reward, table, buy_goods, get_goods, x, y, a, b, c)
-    ratios = table.ratios
+    ratios, n = table.ratios, table.n
     if len(gets) > 1 or len(buys) > 1:
         # what one unit of a line still costs, remaining / quantity, as an exact integer key:
         # over the common multiple of the quantities' numerators
-        both = {*gets, *buys}
-        common = math.lcm(*[ratios[i][0] for i in both])
-        value = {i: remaining[i] * ratios[i][1] * (common // ratios[i][0]) for i in both}
+        common = math.lcm(*[ratios[i][0] for i in gets], *[ratios[i][0] for i in buys])
+        value = [0] * n  # per line (those in gets or buys)
+        for i in gets:
+            value[i] = remaining[i] * ratios[i][1] * (common // ratios[i][0])
+        for i in buys:
+            value[i] = remaining[i] * ratios[i][1] * (common // ratios[i][0])
         # gets by (value, index), buys by (-value, index): each one sort of plain integers,
         # value x n + index, the index read back from the key (values are >= 0). Compiled,
         # that is much cheaper than a key function, which calls through Python per line.
-        n = table.n
         keys = sorted([value[i] * n + i for i in gets])
         gets = [key % n for key in keys]
         keys = sorted([value[i] * n + (n - 1 - i) for i in buys])  # read from the end
         buys = [n - 1 - keys[k] % n for k in range(len(keys) - 1, -1, -1)]
-    got: dict[int, int] = {}
+    # units got and bought per line: lists, not dicts (compiled, no hashing or boxed keys)
+    got = [0] * n
     need, shared_cap = repeats * y, a + c - repeats * x
     for i in gets:  # the cheapest first
         if buyable is None or buyable[i]:
@@ -515,23 +519,27 @@ def _buy_get(reward: BuyXGetY | CheapestFree, table: ReceiptLines, remaining: li
             shared_cap -= take
         else:
             take = min(whole[i], need)
-        got[i], need = take, need - take
-    bought: dict[int, int] = {}
+        got[i] = take
+        need -= take
+    bought = [0] * n
     need = repeats * x
     for i in buys:  # the most expensive first
-        bought[i] = units = min(whole[i] - got.get(i, 0), need)
+        units = min(whole[i] - got[i], need)
+        bought[i] = units
         need -= units
     percent_ratio = _FREE if percent is _HUNDRED else percent.as_integer_ratio()
-    off: dict[int, int] = {}
+    claimed, parts = [], []
     anything = False
-    for i, units in got.items():
-        if units:
-            share = off[i] = _share(remaining[i], (units, 1), ratios[i], percent_ratio)
+    for i in read:  # in receipt order
+        if got[i] or bought[i]:
+            share = _share(remaining[i], (got[i], 1), ratios[i], percent_ratio) \
+                if got[i] else 0
+            claimed.append(i)
+            parts.append(share)
             anything = anything or share != 0
     if not anything:
         return table.nothing()
-    claimed = sorted([i for i in {*got, *bought} if got.get(i) or bought.get(i)])
-    return Grant(tuple(claimed), tuple([off.get(i, 0) for i in claimed]))
+    return Grant(tuple(claimed), tuple(parts))
 
 
 _grants_of: PerObject[Reward, dict[tuple[int, ...], Grant]] = PerObject(lambda _: {}, 4096)
