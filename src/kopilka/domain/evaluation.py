@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from itertools import compress, repeat
-from typing import TYPE_CHECKING, Any, NamedTuple, cast
+from typing import TYPE_CHECKING, Any, Final, NamedTuple, cast
 
 from kopilka.domain.allocation import allocate, distribute_remainders
 from kopilka.domain.errors import InvalidInput
@@ -582,7 +582,7 @@ def _promotion_effects(promo: PromotionOutcome, ids: list[str], applied: list[Ef
 
 # The engine hands out the same (frozen) refusal objects receipt after receipt: each one's
 # Rejection (code, reason, promotion id or "") is made once.
-_rejection: PerObject[PromotionRejection, Rejection] = PerObject(
+_rejection: Final[PerObject[PromotionRejection, Rejection]] = PerObject(
     lambda refusal: Rejection(refusal.code, refusal.reason, refusal.promotion_id or ""))
 
 

@@ -31,7 +31,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
 from kopilka.domain.allocation import allocate
 from kopilka.domain.errors import InvalidInput
@@ -206,7 +206,14 @@ def giver(reward: Reward) -> int:
     return kind if kind is not None else _kind(reward, _GIVERS)
 
 
-_OFF, _FIXED_PRICE, _GIFT, _BUY_GET, _EXTRA_POINTS, _MULTIPLIER, _FREE_DELIVERY = range(7)
+# the grant kinds (Final: compiled to constants, not looked up in the module per call)
+_OFF: Final = 0
+_FIXED_PRICE: Final = 1
+_GIFT: Final = 2
+_BUY_GET: Final = 3
+_EXTRA_POINTS: Final = 4
+_MULTIPLIER: Final = 5
+_FREE_DELIVERY: Final = 6
 
 
 def give(kind: int, reward: Any, table: ReceiptLines, remaining: list[int],
@@ -397,8 +404,8 @@ def _spread(total: int, at: list[int], weights: list[int], table: ReceiptLines, 
     return Grant(tuple(claimed), tuple(kept), receipt_level=receipt_level)
 
 
-_HUNDRED = Decimal(100)  # cheapest free: the got unit is free
-_FREE = (100, 1)  # _HUNDRED.as_integer_ratio()
+_HUNDRED: Final = Decimal(100)  # cheapest free: the got unit is free
+_FREE: Final = (100, 1)  # _HUNDRED.as_integer_ratio()
 
 
 def _share(remaining: int, units: tuple[int, int], quantity: tuple[int, int],
@@ -542,7 +549,8 @@ def _buy_get(reward: BuyXGetY | CheapestFree, table: ReceiptLines, remaining: li
     return Grant(tuple(claimed), tuple(parts))
 
 
-_grants_of: PerObject[Reward, dict[tuple[int, ...], Grant]] = PerObject(lambda _: {}, 4096)
+_grants_of: Final[PerObject[Reward, dict[tuple[int, ...], Grant]]] = PerObject(
+    lambda _: {}, 4096)
 
 
 def _remembered(reward: Reward) -> dict[tuple[int, ...], Grant]:

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
+from typing import Final
 
 from kopilka.domain.errors import InvalidInput
 from kopilka.domain.evaluation import Receipt
@@ -287,12 +288,12 @@ class _Checks:
         self.refused: dict[tuple[str, str], Screening] = {}
 
 
-_UNUSED = PromotionUsage()
+_UNUSED: Final = PromotionUsage()
 _UNLIMITED = Budget()
 _PASSED = Screening()
 
 
-_checks: PerObject[Promotion, _Checks] = PerObject(_Checks)
+_checks: Final[PerObject[Promotion, _Checks]] = PerObject(_Checks)
 
 
 def unconditional(promotion: Promotion) -> bool:

@@ -50,6 +50,7 @@ kept per Promotion object. None of this changes an outcome.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Final
 
 from kopilka.domain.errors import InvalidInput
 from kopilka.domain.evaluation import MAX_LINES, Effect, Receipt
@@ -104,7 +105,10 @@ __all__ = [
     "period_start",
 ]
 
-OPEN, SHARED, CLOSED = 0, 1, 2  # a line's claim: nobody, stackable promotions, a non-stackable
+# a line's claim: nobody, stackable promotions, a non-stackable (Final: compiled to constants)
+OPEN: Final = 0
+SHARED: Final = 1
+CLOSED: Final = 2
 
 
 class _Candidate:
@@ -214,7 +218,7 @@ def apply_promotions(promotions: Sequence[Promotion], receipt: Receipt,
         gifts=tuple(work.gifts), free_delivery=work.free_delivery, control=tuple(work.control))
 
 
-_NO_LIMIT = Budget()
+_NO_LIMIT: Final = Budget()
 
 
 def _apply_level(level: list[_Candidate], work: _Work) -> None:
