@@ -11,14 +11,13 @@ seeded receipts one at a time (a warm-up, then `--requests` measured, the counte
 between), and prints the instructions per request of each server and their ratio: what the
 rate ratio would be if the server's instructions were all a request cost (PostgreSQL's work,
 the client's and cache misses are not counted). The same code gives the same counts to
-within a few tenths of a percent. The callgrind files are kept (`--keep DIR`) for
+within about half a percent. The callgrind files are kept (`--keep DIR`) for
 `callgrind_annotate`: where the instructions go, function by function. About 5 minutes.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import re
 import shutil
@@ -26,41 +25,25 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.error
-import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
-import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from ledger import (  # noqa: E402 - after the path is set
     Report,
     Scratch,
-    admin_engine,
+    Server,
     console,
-    create_database,
     describe_machine,
-    drop_database,
-    free_port,
     log,
     make_library,
     print_machine,
     stop_on_signals,
-    stop_process,
 )
-from till import (  # noqa: E402
-    PROMOTIONS,
-    add_promotions,
-    basket,
-    pause_promotions,
-    redeem,
-    set_promotions,
-    with_history,
-)
+from till import PROMOTIONS, basket, promoted_and_plain, redeem  # noqa: E402
 
 from kopilka.bootstrap import DEFAULT_PARTNER  # noqa: E402
 from kopilka.entrypoints.cli.demo import STORES  # noqa: E402
@@ -88,35 +71,18 @@ def body(rng: random.Random, ids: list[str], n: int) -> dict:
 
 
 class CountedServer:
-    """`kopilka serve --workers 1` under callgrind (one process: no workers forked)."""
+    """`kopilka serve --workers 1` (one process: no worker forked) under callgrind."""
 
     def __init__(self, scratch: Scratch, url: str, out: Path, name: str) -> None:
-        self.port = free_port()
         self.out = out
         self.pattern = f"callgrind.{name}.%p"
-        env = dict(os.environ, KOPILKA_DATABASE_URL=url, KOPILKA_LOG_LEVEL="WARNING",
-                   KOPILKA_OTP_SENDER="memory", KOPILKA_DB_POOL_SIZE="8")
-        self.log = open(out / f"server.{name}.log", "wb")  # noqa: SIM115 - closed by scratch
-        scratch.callback(self.log.close, what=f"{name} server log")
-        self.proc = subprocess.Popen(
-            ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out / self.pattern}",
-             sys.executable, "-m", "kopilka.entrypoints.cli.main", "serve", "--host",
-             "127.0.0.1", "--port", str(self.port), "--workers", "1"],
-            env=env, stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True)
-        scratch.callback(stop_process, self.proc, what=f"{name} server")
+        self.server = Server(scratch, out, url, 1, 8, app=[
+            "valgrind", "--tool=callgrind", f"--callgrind-out-file={out / self.pattern}",
+            sys.executable, "-m", "kopilka.entrypoints.cli.main", "serve"])
+        self.port, self.proc = self.server.port, self.server.proc
 
-    def wait_ready(self, timeout: float = 300.0) -> None:
-        start = time.monotonic()
-        while time.monotonic() - start < timeout:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited with {self.proc.returncode}")
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/readyz", timeout=5):
-                    return
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                time.sleep(1)
-        raise RuntimeError(f"server not ready after {timeout:g} s")
+    def wait_ready(self) -> None:
+        self.server.wait_ready(timeout=300.0)  # about 60 s under callgrind
 
     def control(self, option: str) -> None:
         """callgrind_control -z (zero the counters) or -d (dump them to a file)."""
@@ -149,23 +115,8 @@ def databases(scratch: Scratch, args: argparse.Namespace,
               ) -> tuple[dict[str, str], dict[str, str], list[str]]:
     """The two databases (promotions active in one, paused in its copy), a till key for
     each, and the members' ids."""
-    on_url = create_database(scratch, args.pg_url, ON_DB)
-    k = make_library(on_url, 4)
-    ids = with_history(k, "PostgreSQL", args.members)
-    pause_promotions(k)
-    add_promotions(k)
-    set_promotions(k, True)
-    k.db.dispose()
-    drop_database(args.pg_url, OFF_DB)
-    engine = admin_engine(args.pg_url)
-    with engine.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{OFF_DB}" TEMPLATE "{ON_DB}"')
-    engine.dispose()
-    scratch.callback(drop_database, args.pg_url, OFF_DB, what=f"database {OFF_DB}")
-    off_url = sa.make_url(on_url).set(database=OFF_DB).render_as_string(hide_password=False)
-    k = make_library(off_url, 4)
-    set_promotions(k, False)
-    k.db.dispose()
+    on_url, off_url, ids = promoted_and_plain(scratch, args.pg_url, args.members, ON_DB,
+                                              OFF_DB)
     urls = {"with": on_url, "without": off_url}
     tokens = {}
     for side, url in urls.items():

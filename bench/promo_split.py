@@ -25,7 +25,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
 from rich.table import Table
 
 from kopilka.app import library_till, promotion_till
@@ -35,25 +34,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from ledger import (  # noqa: E402 - after the path is set
     Report,
     Scratch,
-    admin_engine,
     console,
-    create_database,
     describe_machine,
-    drop_database,
     log,
     make_library,
     print_machine,
     stop_on_signals,
 )
-from till import (  # noqa: E402
-    PROMOTIONS,
-    TILL,
-    add_promotions,
-    pause_promotions,
-    receipt,
-    set_promotions,
-    with_history,
-)
+from till import PROMOTIONS, TILL, promoted_and_plain, receipt  # noqa: E402
 
 ON_DB, OFF_DB = "kopilka_split_on", "kopilka_split_off"
 PHASES = ("prepare", "apply", "evaluate", "view")
@@ -126,24 +114,7 @@ def run(phases: Phases, side: str, k: Any, ids: list[str], threads: int, seconds
 def databases(scratch: Scratch, args: argparse.Namespace) -> tuple[str, str, list[str]]:
     """The two databases (history, the bench promotions active in one, paused in the other)
     and the members' ids."""
-    on_url = create_database(scratch, args.pg_url, ON_DB)
-    k = make_library(on_url, 4)
-    ids = with_history(k, "PostgreSQL", args.members)
-    pause_promotions(k)
-    add_promotions(k)
-    set_promotions(k, True)
-    k.db.dispose()
-    drop_database(args.pg_url, OFF_DB)  # a leftover of an interrupted run
-    engine = admin_engine(args.pg_url)
-    with engine.connect() as conn:  # a copy of the whole history, promotions switched off
-        conn.exec_driver_sql(f'CREATE DATABASE "{OFF_DB}" TEMPLATE "{ON_DB}"')
-    engine.dispose()
-    scratch.callback(drop_database, args.pg_url, OFF_DB, what=f"database {OFF_DB}")
-    off_url = sa.make_url(on_url).set(database=OFF_DB).render_as_string(hide_password=False)
-    k = make_library(off_url, 4)
-    set_promotions(k, False)
-    k.db.dispose()
-    return on_url, off_url, ids
+    return promoted_and_plain(scratch, args.pg_url, args.members, ON_DB, OFF_DB)
 
 
 def measure(args: argparse.Namespace, on_url: str, off_url: str, ids: list[str],

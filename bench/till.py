@@ -52,6 +52,7 @@ from ledger import (  # noqa: E402 - after the path is set
     Scratch,
     Server,
     add_shared_args,
+    admin_engine,
     check_ledger,
     console,
     create_database,
@@ -156,6 +157,31 @@ def add_promotions(k: Kopilka) -> None:
 def set_promotions(k: Kopilka, active: bool) -> None:
     for doc in promotion_documents():
         k.update_promotion(doc["id"], {"status": "active" if active else "paused"})
+
+
+def promoted_and_plain(scratch: Scratch, pg_url: str, members: int, on_db: str,
+                       off_db: str) -> tuple[str, str, list[str]]:
+    """Two databases of the same history: `on_db` with the bench promotions active and a copy
+    of it, `off_db`, with them paused, so neither is switched while measured (both dropped
+    at the end). Their URLs and the members' ids."""
+    on_url = create_database(scratch, pg_url, on_db)
+    k = make_library(on_url, 4)
+    ids = with_history(k, "PostgreSQL", members)
+    pause_promotions(k)
+    add_promotions(k)
+    set_promotions(k, True)
+    k.db.dispose()
+    drop_database(pg_url, off_db)  # a leftover of an interrupted run
+    engine = admin_engine(pg_url)
+    with engine.connect() as conn:  # a copy of the whole history, promotions switched off
+        conn.exec_driver_sql(f'CREATE DATABASE "{off_db}" TEMPLATE "{on_db}"')
+    engine.dispose()
+    scratch.callback(drop_database, pg_url, off_db, what=f"database {off_db}")
+    off_url = sa.make_url(on_url).set(database=off_db).render_as_string(hide_password=False)
+    k = make_library(off_url, 4)
+    set_promotions(k, False)
+    k.db.dispose()
+    return on_url, off_url, ids
 
 
 def merge(total: Row, part: Row, p50s: list[float]) -> None:
