@@ -22,7 +22,7 @@ from kopilka.domain.promotion_rewards import (
     PointsMultiplier,
     describe,
     effect_kind,
-    giver,
+    grant_kind,
     read_goods,
     reads_of,
 )
@@ -41,7 +41,7 @@ class Plan:
     back receipt after receipt): what screening can ask of it, how its reward is granted and
     read, its rule text."""
 
-    __slots__ = ("promotion", "promotion_id", "priority", "reward", "give", "read", "read_goods",
+    __slots__ = ("promotion", "promotion_id", "priority", "reward", "kind", "read", "read_goods",
                  "rule", "effect", "unconditional", "code_refusal", "idle_unread",
                  "idle_refusal", "refusals")
 
@@ -50,7 +50,7 @@ class Plan:
         self.promotion_id = promotion.promotion_id
         self.priority = promotion.priority
         self.reward = reward = promotion.reward
-        self.give = giver(reward)  # its grant kind, for `promotion_rewards.give`
+        self.kind = grant_kind(reward)  # for `promotion_rewards.give`
         self.read = reads_of(reward)
         self.read_goods = read_goods(reward)  # what `read` reads, when a goods set (or None)
         self.rule = describe(reward)

@@ -196,10 +196,10 @@ def grant(reward: Reward, lines: Sequence[Line], remaining: Sequence[int],
     `table`: the same lines read once (`ReceiptLines`), made here when not given."""
     if table is None:
         table = ReceiptLines(lines)
-    return give(giver(reward), reward, table, list(remaining), list(open_))
+    return give(grant_kind(reward), reward, table, list(remaining), list(open_))
 
 
-def giver(reward: Reward) -> int:
+def grant_kind(reward: Reward) -> int:
     """The kind of grant the reward gives (`give`), looked up once per reward (a promotion's
     `Plan` keeps it)."""
     kind = _GIVERS.get(type(reward))
@@ -218,7 +218,7 @@ _FREE_DELIVERY: Final = 6
 
 def give(kind: int, reward: Any, table: ReceiptLines, remaining: list[int],
          open_: list[bool]) -> Grant:
-    """`grant(reward, table.lines, remaining, open_, table)` for a reward whose `giver` is
+    """`grant(reward, table.lines, remaining, open_, table)` for a reward whose `grant_kind` is
     `kind`: one compiled call, no dispatch on the reward's type. (Calling a grant function
     kept as a value would go through Python, arguments checked on every call.) The lists are
     lists, not sequences: compiled, indexing a list costs half of indexing a Sequence."""
@@ -630,7 +630,7 @@ def _repeats(max_repeats: int | None) -> str:
     return "" if max_repeats is None else f", up to {max_repeats} times"
 
 
-# the kind of grant per reward type (`giver`)
+# the kind of grant per reward type (`grant_kind`)
 _GIVERS: dict[type, int] = {
     PercentOff: _OFF, AmountOff: _OFF, FixedPrice: _FIXED_PRICE, Gift: _GIFT,
     BuyXGetY: _BUY_GET, CheapestFree: _BUY_GET, ExtraPoints: _EXTRA_POINTS,

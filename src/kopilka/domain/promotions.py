@@ -258,7 +258,7 @@ def _grant(candidate: _Candidate, work: _Work) -> Grant:
         return granted
     plan = candidate.plan
     granted = candidate.granted = give(
-        plan.give, plan.reward, work.table, work.remaining,
+        plan.kind, plan.reward, work.table, work.remaining,
         work.open_stackable if candidate.promotion.stackable else work.open_alone)
     amount = 0
     for part in granted.parts:
