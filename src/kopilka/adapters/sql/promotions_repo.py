@@ -56,20 +56,17 @@ _till_sql: dict[tuple[str, str, int], str] = {}
 # The reads of one calculation folded into one statement (`till_reads`): on PostgreSQL each
 # round trip costs more CPU (client and server) than the small reads themselves. The parts
 # asked for are joined by UNION ALL, every row tagged by its part and filling the same
-# columns (kind, id, a, b, c, at, doc). The NULLs are typed: PostgreSQL resolves a union's
-# column types pair by pair, and two bare NULLs would make a text column that a later jsonb
-# or timestamptz one cannot join (SQLite accepts the casts and keeps the NULLs).
-_N, _T, _AT, _DOC = ("CAST(NULL AS BIGINT)", "CAST(NULL AS TEXT)", "CAST(NULL AS TIMESTAMPTZ)",
-                     "CAST(NULL AS JSONB)")
+# columns (kind, id, a, b, c). The NULLs are typed: PostgreSQL resolves a union's column
+# types pair by pair, and two bare NULLs would make a text column that a later bigint one
+# cannot join (SQLite accepts the casts and keeps the NULLs).
+_N, _T = "CAST(NULL AS BIGINT)", "CAST(NULL AS TEXT)"
 _FOLDED = {
-    "f": f"SELECT 'f', {_T}, {_FINGERPRINT}, {_N}, {_AT}, {_DOC} FROM promotions",
-    "c": f"SELECT 'c', promotion_id, used_kopecks, used_points, used_count, {_AT}, {_DOC} "
-         f"{_FROM['counters']}",
-    "u": f"SELECT 'u', promotion_id, count(*), {_N}, {_N}, {_AT}, {_DOC} "
-         f"{_FROM['member_uses']}",
-    "a": f"SELECT 'a', {{segments}}, {_N}, {_N}, {_N}, {_AT}, {_DOC} {_FROM['attributes']}",
+    "f": f"SELECT 'f', {_T}, {_FINGERPRINT}, {_N} FROM promotions",
+    "c": f"SELECT 'c', promotion_id, used_kopecks, used_points, used_count {_FROM['counters']}",
+    "u": f"SELECT 'u', promotion_id, count(*), {_N}, {_N} {_FROM['member_uses']}",
+    "a": f"SELECT 'a', {{segments}}, {_N}, {_N}, {_N} {_FROM['attributes']}",
     "p": f"SELECT 'p', {_T}, CASE WHEN EXISTS (SELECT 1 {_FROM['purchased']}) THEN 1 ELSE 0 "
-         f"END, {_N}, {_N}, {_AT}, {_DOC}",
+         f"END, {_N}, {_N}",
 }
 _folded_sql: dict[tuple[str, tuple[str, ...], Periods, bool, bool], str] = {}
 # The member's `segments` attribute when it is a string (else NULL), read as text: all the
@@ -349,7 +346,7 @@ class SqlPromotions:
         used: dict[str, tuple[int, int, int]] = {}
         member_uses: list[tuple[str, int]] = []
         segments = bought = None
-        for kind, pid, a, b, c, _at, _doc in rows:
+        for kind, pid, a, b, c in rows:
             if kind == "c":
                 used[pid] = (int(a), int(b), int(c))
             elif kind == "u":
