@@ -26,8 +26,7 @@ def allocate(total: int, weights: Sequence[int]) -> list[int]:
             raise ValueError("cannot allocate over zero weights")
         return [0] * n
     # distribute_fractions(total, [total * w for w in weights], weight_sum), inlined: the
-    # floors first, then the units left go to the largest remainders (as there, one sort of
-    # integer keys, the remainders made only when units are left)
+    # floors first; the remainders are made only when units are left over
     parts = [0] * n
     left = total
     for i in range(n):
@@ -35,10 +34,7 @@ def allocate(total: int, weights: Sequence[int]) -> list[int]:
         parts[i] = part
         left -= part
     if left:
-        keys = sorted([total * at[i] % weight_sum * n + (n - 1 - i) for i in range(n)])
-        for j in range(n - 1, n - 1 - left, -1):
-            i = n - 1 - keys[j] % n
-            parts[i] = parts[i] + 1
+        _to_largest(parts, [total * at[i] % weight_sum for i in range(n)], left)
     return parts
 
 
@@ -68,11 +64,18 @@ def distribute_remainders(total: int, parts: list[int], remainders: list[int]) -
     if not 0 <= left <= n:
         raise ValueError(f"total {total} is not reachable from the shares")
     if left:
-        keys = sorted([remainders[i] * n + (n - 1 - i) for i in range(n)])  # the largest last
-        for j in range(n - 1, n - 1 - left, -1):
-            i = n - 1 - keys[j] % n
-            parts[i] = parts[i] + 1
+        _to_largest(parts, remainders, left)
     return parts
+
+
+def _to_largest(parts: list[int], remainders: list[int], left: int) -> None:
+    """One unit more to each of the `left` parts with the largest remainders (ties to the
+    earlier part), by the sort described in `distribute_remainders`."""
+    n = len(parts)
+    keys = sorted([remainders[i] * n + (n - 1 - i) for i in range(n)])  # the largest last
+    for j in range(n - 1, n - 1 - left, -1):
+        i = n - 1 - keys[j] % n
+        parts[i] = parts[i] + 1
 
 
 def distribute(total: int, exact: Sequence[Decimal]) -> list[int]:
