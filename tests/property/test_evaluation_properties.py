@@ -390,6 +390,27 @@ def test_allocate_gives_leftovers_to_the_largest_remainders(weights: list[int],
             assert rest[i] > rest[j] or (rest[i] == rest[j] and i < j)
 
 
+def largest_remainder(total: int, weights: list[int]) -> list[int]:
+    """The rule as written: floors, then one unit each to the largest remainders, ties to the
+    earlier line (a sort of (-remainder, index))."""
+    weight_sum = sum(weights)
+    floors = [total * w // weight_sum for w in weights]
+    order = sorted(range(len(weights)), key=lambda i: (-(total * weights[i] % weight_sum), i))
+    for i in order[:total - sum(floors)]:
+        floors[i] += 1
+    return floors
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.one_of(st.lists(st.integers(0, 3), min_size=1, max_size=120),  # ties, long lists
+                 st.lists(st.integers(0, 10**9), min_size=1, max_size=120)),
+       st.integers(0, 10**6))
+def test_allocate_is_largest_remainder_ties_to_the_earlier_line(weights: list[int],
+                                                                 total: int) -> None:
+    assume(sum(weights) > 0)
+    assert allocate(total, weights) == largest_remainder(total, weights)
+
+
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.integers(0, 10**6), min_size=1, max_size=20), st.integers(0, 10**6))
 def test_equal_weights_differ_by_at_most_one(weights: list[int], total: int) -> None:

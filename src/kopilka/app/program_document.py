@@ -274,8 +274,21 @@ def _currency(doc: CurrencyDoc) -> PointCurrency:
                          min_available=minor_units(doc.min_balance, doc.scale))
 
 
+# Equal goods sets read from documents are one object: what the till works out per goods set
+# and receipt (`ReceiptLines.where`, kept by the goods object) is then worked out once for all
+# the rules and promotions that name the same goods. Goods are frozen: sharing changes nothing.
+_GOODS: dict[Goods, Goods] = {}
+_GOODS_LIMIT = 10_000
+
+
 def _goods(doc: GoodsDoc) -> Goods:
-    return Goods(categories=tuple(doc.categories), skus=tuple(doc.skus))
+    goods = Goods(categories=tuple(doc.categories), skus=tuple(doc.skus))
+    found = _GOODS.get(goods)
+    if found is None:
+        if len(_GOODS) >= _GOODS_LIMIT:
+            _GOODS.clear()
+        found = _GOODS[goods] = goods
+    return found
 
 
 def _ladder(percent: Any, steps: list[StepDoc] | None) -> Ladder:

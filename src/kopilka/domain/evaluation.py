@@ -568,7 +568,7 @@ def _promotion_effects(promo: PromotionOutcome, ids: list[str], applied: list[Ef
     payable with points (None: none); their effects, refusals and hints are recorded."""
     applied.extend(promo.applied)
     for refusal in promo.rejected:
-        rejected.append(_rejection(refusal))
+        rejected.append(_rejection.of(refusal))
     messages.extend(promo.hints)
     total = 0
     for discount in promo.line_discounts:
@@ -641,9 +641,11 @@ def _promotion_points(plan: _Plan, promo: PromotionOutcome, receipt: Receipt,
                                     e.rule)
     if grants:  # the points per line: what the program gave, plus each grant
         per_line = list(per_line)
-        for _promotion_id, _points, lines in grants:
-            for i, points in enumerate(lines):
-                per_line[i] += points
+        n = len(per_line)
+        for grant in grants:
+            lines = grant[2]
+            for i in range(n):  # (not `+=` on the item: compiled, that is a generic call)
+                per_line[i] = per_line[i] + lines[i]
     return per_line, points_earned, pending
 
 

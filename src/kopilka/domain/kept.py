@@ -27,6 +27,11 @@ class PerObject(Generic[T, V]):
         self._limit = limit
 
     def __call__(self, obj: T) -> V:
+        return self.of(obj)
+
+    def of(self, obj: T) -> V:
+        """`kept(obj)` as a method: compiled callers call it directly, where calling the
+        instance goes through Python (argument parsing and all) on every call."""
         kept = self._kept.get(id(obj))
         if kept is None or kept[0] is not obj:
             if len(self._kept) >= self._limit:

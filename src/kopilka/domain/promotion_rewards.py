@@ -556,7 +556,7 @@ _grants_of: Final[PerObject[Reward, dict[tuple[int, ...], Grant]]] = PerObject(
 def _remembered(reward: Reward) -> dict[tuple[int, ...], Grant]:
     """Grants of this reward object that depend only on a few numbers (unit counts), kept
     across receipts: grants are never changed, so sharing one changes nothing."""
-    known = _grants_of(reward)
+    known = _grants_of.of(reward)
     if len(known) >= 256:
         known.clear()
     return known

@@ -300,7 +300,7 @@ def unconditional(promotion: Promotion) -> bool:
     """Whether nothing in screening can refuse `promotion` or limit its budget (no window,
     code, audience, limits, control group or basket condition): `screen` then passes it with
     an unlimited budget and no control decision whenever the context holds no usage of it."""
-    checks = _checks(promotion)
+    checks = _checks.of(promotion)
     return not (checks.window or promotion.requires_code or checks.audience or checks.limits
                 or checks.control or checks.basket)
 
@@ -310,7 +310,7 @@ def screen(promotion: Promotion, receipt: Receipt, context: PromotionContext,
     """Whether `promotion` may apply to `receipt` (see the module docstring for the order).
     `amounts` are the receipt's line amounts before promotions; `table` the receipt's lines
     read once (`ReceiptLines`, made here when needed and not given)."""
-    checks = _checks(promotion)
+    checks = _checks.of(promotion)
     usage = context.usage.get(promotion.promotion_id, _UNUSED)
     refusal = ((checks.window and _window(promotion, receipt.occurred_at))
                or (promotion.requires_code and _code(promotion, context))
@@ -407,7 +407,7 @@ def code_refusal(promotion: Promotion) -> PromotionRejection | None:
     """What `screen` refuses a code-only promotion with on a receipt that presents no code at
     all, when nothing screened before the code (its window) can refuse it first; None for
     other promotions."""
-    if not promotion.requires_code or _checks(promotion).window:
+    if not promotion.requires_code or _checks.of(promotion).window:
         return None
     return _reject(promotion, *_CODE_REQUIRED)
 

@@ -393,7 +393,8 @@ def _record(plan: Plan, granted: Grant, amount: int, cut: bool, budget: Budget,
     claimed, parts = granted.claimed, granted.parts
     for k in range(len(claimed)):  # (compiled, an index loop is cheaper than zip(strict=True))
         i = claimed[k]
-        remaining[i] -= parts[k]  # every reward discounts only lines it claims
+        remaining[i] = remaining[i] - parts[k]  # every reward discounts only lines it claims
+        # (not `-=`: compiled, a list item's augmented assignment is a generic call)
         if claims[i] < claim:
             claims[i] = claim
             work.open_alone[i] = False
