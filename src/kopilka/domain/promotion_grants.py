@@ -95,6 +95,28 @@ def _walk(category: str | None) -> tuple[str, ...]:
     return walk
 
 
+def _index(names: list[str | None], walk: bool) -> dict[str, list[int]]:
+    """The indexes of the lines by name (a SKU, or with `walk` each category `_walk` gives
+    for the line's category), in receipt order."""
+    index: dict[str, list[int]] = {}
+    for i in range(len(names)):
+        name = names[i]
+        if walk:
+            for key in _walk(name):
+                _add(index, key, i)
+        elif name is not None:
+            _add(index, name, i)
+    return index
+
+
+def _add(index: dict[str, list[int]], key: str, i: int) -> None:
+    found = index.get(key)
+    if found is None:
+        index[key] = [i]  # (not setdefault: that makes a list per line, used or not)
+    else:
+        found.append(i)
+
+
 class ReceiptLines:
     """The lines of one receipt as the rewards read them: (SKU, category) keys, whether each
     is discountable, quantities as integer ratios and in whole units, and (`holds`, `where`)
@@ -113,8 +135,8 @@ class ReceiptLines:
         self.discountable = [line.discountable for line in lines]
         self.every = tuple(range(self.n))
         self._asked: dict[int, list] = {}  # by id(goods): [goods, where, holds or None]
-        self._by_sku: dict[str, list[int]] | None = None
-        self._by_category: dict[str, list[int]] = {}
+        self._by_sku: dict[str, list[int]] | None = None  # made when first asked
+        self._by_category: dict[str, list[int]] | None = None
         self._ratios = ratios
         self._whole: list[int] | None = None
 
@@ -122,24 +144,27 @@ class ReceiptLines:
         """A grant of nothing (shared: grants are never changed)."""
         return NOTHING_ON_THE_RECEIPT if receipt_level else NOTHING
 
-    def _index(self) -> dict[str, list[int]]:
-        by_sku: dict[str, list[int]] = {}
+    def _categories(self) -> dict[str, list[int]]:
+        """The lines by every category `Goods.contains` would try for them (made once)."""
         by_category = self._by_category
-        for i, (sku, category) in enumerate(self.keys):
-            by_sku.setdefault(sku, []).append(i)
-            for name in _walk(category):
-                by_category.setdefault(name, []).append(i)
-        self._by_sku = by_sku
+        if by_category is None:
+            by_category = self._by_category = _index([key[1] for key in self.keys], True)
+        return by_category
+
+    def _skus(self) -> dict[str, list[int]]:
+        """The lines by SKU (made once, when a goods set names SKUs)."""
+        by_sku = self._by_sku
+        if by_sku is None:
+            by_sku = self._by_sku = _index([key[0] for key in self.keys], False)
         return by_sku
 
     def _held(self, goods: Goods) -> tuple[int, ...]:
         """The indexes of the lines `goods.contains`, in receipt order."""
         try:
-            by_sku = self._by_sku if self._by_sku is not None else self._index()
-            by_category = self._by_category
             if not goods.skus and len(goods.categories) == 1:  # the common case, in short
-                hit = by_category.get(goods.categories[0])
+                hit = self._categories().get(goods.categories[0])
                 return tuple(hit) if hit else ()
+            by_sku, by_category = self._skus(), self._categories()
             parts = [hit for hit in (*map(by_sku.get, goods.skus),
                                      *map(by_category.get, goods.categories)) if hit]
         except TypeError:  # an unhashable SKU or category in the goods set: ask it
