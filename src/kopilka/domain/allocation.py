@@ -33,8 +33,9 @@ def allocate(total: int, weights: Sequence[int]) -> list[int]:
         part = total * at[i] // weight_sum
         parts[i] = part
         left -= part
-    if left:
-        _to_largest(parts, [total * at[i] % weight_sum for i in range(n)], left)
+    if left:  # the remainders straight into their sort keys (see `_to_largest`)
+        _bump_largest(parts, [total * at[i] % weight_sum * n + (n - 1 - i) for i in range(n)],
+                      left)
     return parts
 
 
@@ -72,7 +73,14 @@ def _to_largest(parts: list[int], remainders: list[int], left: int) -> None:
     """One unit more to each of the `left` parts with the largest remainders (ties to the
     earlier part), by the sort described in `distribute_remainders`."""
     n = len(parts)
-    keys = sorted([remainders[i] * n + (n - 1 - i) for i in range(n)])  # the largest last
+    _bump_largest(parts, [remainders[i] * n + (n - 1 - i) for i in range(n)], left)
+
+
+def _bump_largest(parts: list[int], keys: list[int], left: int) -> None:
+    """`_to_largest` given the sort keys, remainder x n + (n - 1 - i) (a list of its own:
+    sorted in place)."""
+    n = len(parts)
+    keys.sort()  # the largest last
     for j in range(n - 1, n - 1 - left, -1):
         i = n - 1 - keys[j] % n
         parts[i] = parts[i] + 1
