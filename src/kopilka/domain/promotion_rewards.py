@@ -513,9 +513,11 @@ def _buy_get(reward: BuyXGetY | CheapestFree, table: ReceiptLines, remaining: li
         # gets by (value, index), buys by (-value, index): each one sort of plain integers,
         # value x n + index, the index read back from the key (values are >= 0). Compiled,
         # that is much cheaper than a key function, which calls through Python per line.
-        keys = sorted([value[i] * n + i for i in gets])
+        keys = [value[i] * n + i for i in gets]
+        keys.sort()  # (in place: sorted() would copy the list)
         gets = [key % n for key in keys]
-        keys = sorted([value[i] * n + (n - 1 - i) for i in buys])  # read from the end
+        keys = [value[i] * n + (n - 1 - i) for i in buys]
+        keys.sort()  # read from the end
         buys = [n - 1 - keys[k] % n for k in range(len(keys) - 1, -1, -1)]
     # units got and bought per line: lists, not dicts (compiled, no hashing or boxed keys)
     got = [0] * n
