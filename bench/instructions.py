@@ -42,6 +42,7 @@ from ledger import (  # noqa: E402 - after the path is set
     make_library,
     print_machine,
     stop_on_signals,
+    tool_version,
 )
 from till import PROMOTIONS, basket, promoted_and_plain, redeem  # noqa: E402
 
@@ -154,7 +155,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.keep is None:
         scratch.callback(shutil.rmtree, out, True, what="callgrind files")
     try:
-        describe_machine(report, args.pg_url, None)
+        describe_machine(report, args.pg_url, None, load_tools=False)
+        report.machine.append(("valgrind", tool_version(["valgrind", "--version"])))
         urls, tokens, ids = databases(scratch, args)
         servers = {side: CountedServer(scratch, url, out, side) for side, url in urls.items()}
         log("two servers under callgrind: starting (a minute or two)")

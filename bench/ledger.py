@@ -355,7 +355,8 @@ def _version(package: str) -> str:
         return "not installed"
 
 
-def _tool_version(cmd: list[str]) -> str:
+def tool_version(cmd: list[str]) -> str:
+    """The first line a tool prints of its version, or "not found"."""
     try:
         out = subprocess.run(cmd, capture_output=True, text=True, timeout=10)
     except (OSError, subprocess.TimeoutExpired):
@@ -369,7 +370,10 @@ ENGINE_STATES = {"compiled": "compiled by mypyc (make install)",
                  "stale": "Python source: the compiled build is older than its source"}
 
 
-def describe_machine(report: Report, pg_url: str | None, wrk: str | None) -> None:
+def describe_machine(report: Report, pg_url: str | None, wrk: str | None, *,
+                     load_tools: bool = True) -> None:
+    """The machine and versions for the report; `load_tools`: also pgbench and wrk (`wrk`:
+    its path, None when missing), for the benches that run them."""
     ncpu = os.cpu_count() or 1
     load = " ".join(f"{v:.2f}" for v in os.getloadavg())
     busy = machine_busy()
@@ -386,8 +390,9 @@ def describe_machine(report: Report, pg_url: str | None, wrk: str | None) -> Non
     for package in ("kopilka", "sqlalchemy", "psycopg", "psycopg-binary", "fastapi", "uvicorn",
                     "uvloop", "httptools"):
         m.append((package, _version(package)))
-    m.append(("pgbench", _tool_version([PGBENCH, "--version"])))
-    m.append(("wrk", _tool_version([wrk, "--version"]) if wrk else "not found"))
+    if load_tools:
+        m.append(("pgbench", tool_version([PGBENCH, "--version"])))
+        m.append(("wrk", tool_version([wrk, "--version"]) if wrk else "not found"))
     if pg_url:
         try:
             engine = admin_engine(pg_url)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import random
-import shutil
 import sys
 import threading
 import time
@@ -187,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     stop_on_signals()
     report, scratch = Report(), Scratch()
     try:
-        describe_machine(report, args.pg_url, shutil.which("wrk"))
+        describe_machine(report, args.pg_url, None, load_tools=False)  # in process: no load tool
         on_url, off_url, ids = databases(scratch, args)
         results = {}
         for threads in args.thread_counts:
