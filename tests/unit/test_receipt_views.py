@@ -45,3 +45,23 @@ def test_accrual_dates_are_each_accruals_own() -> None:
     assert [(a["activates_at"], a["expires_at"]) for a in RV._accruals(tuple(accruals))] == [
         (None if a.activates_at is None else a.activates_at.isoformat(),
          None if a.expires_at is None else a.expires_at.isoformat()) for a in accruals]
+
+
+def test_equal_dates_in_other_zones_or_folds_are_formatted_their_own_way() -> None:
+    """A date's text is reused for an equal date only in the same zone object and fold: the
+    same instant in Moscow, or the repeated hour of a DST change, reads differently."""
+    from zoneinfo import ZoneInfo
+
+    utc = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+    moscow = utc.astimezone(ZoneInfo("Europe/Moscow"))  # == utc, +03:00
+    berlin = ZoneInfo("Europe/Berlin")
+    first = datetime(2026, 10, 25, 2, 30, tzinfo=berlin)  # the repeated hour: +02:00, then
+    second = first.replace(fold=1)  # +01:00
+    same_utc = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)  # equal, another object
+    dates = [utc, moscow, same_utc, first, second, first]
+    accruals = tuple(Accrual(str(i), "pts", 1, d, d) for i, d in enumerate(dates))
+    shown = RV._accruals(accruals)
+    assert [a["activates_at"] for a in shown] == [d.isoformat() for d in dates]
+    assert [a["expires_at"] for a in shown] == [d.isoformat() for d in dates]
+    assert shown[1]["activates_at"] != shown[0]["activates_at"]  # the case that matters
+    assert shown[4]["activates_at"] != shown[3]["activates_at"]
