@@ -95,26 +95,18 @@ def _walk(category: str | None) -> tuple[str, ...]:
     return walk
 
 
-def _index(names: list[str | None], walk: bool) -> dict[str, list[int]]:
-    """The indexes of the lines by name (a SKU, or with `walk` each category `_walk` gives
-    for the line's category), in receipt order."""
+def _index(names: list[tuple[str, ...]]) -> dict[str, list[int]]:
+    """The indexes of the lines by each of their names (names[i]: line i's), in receipt
+    order."""
     index: dict[str, list[int]] = {}
     for i in range(len(names)):
-        name = names[i]
-        if walk:
-            for key in _walk(name):
-                _add(index, key, i)
-        elif name is not None:
-            _add(index, name, i)
+        for name in names[i]:
+            found = index.get(name)
+            if found is None:
+                index[name] = [i]  # (not setdefault: that makes a list per line, used or not)
+            else:
+                found.append(i)
     return index
-
-
-def _add(index: dict[str, list[int]], key: str, i: int) -> None:
-    found = index.get(key)
-    if found is None:
-        index[key] = [i]  # (not setdefault: that makes a list per line, used or not)
-    else:
-        found.append(i)
 
 
 class ReceiptLines:
@@ -148,14 +140,14 @@ class ReceiptLines:
         """The lines by every category `Goods.contains` would try for them (made once)."""
         by_category = self._by_category
         if by_category is None:
-            by_category = self._by_category = _index([key[1] for key in self.keys], True)
+            by_category = self._by_category = _index([_walk(key[1]) for key in self.keys])
         return by_category
 
     def _skus(self) -> dict[str, list[int]]:
         """The lines by SKU (made once, when a goods set names SKUs)."""
         by_sku = self._by_sku
         if by_sku is None:
-            by_sku = self._by_sku = _index([key[0] for key in self.keys], False)
+            by_sku = self._by_sku = _index([(key[0],) for key in self.keys])
         return by_sku
 
     def _held(self, goods: Goods) -> tuple[int, ...]:
