@@ -391,7 +391,7 @@ def stored_receipts(k: Kopilka) -> int:
         return conn.execute(sa.text("SELECT count(*) FROM receipts")).scalar_one()
 
 
-# --- PostgreSQL over HTTP -----------------------------------------------------------------------
+# --- over HTTP: PostgreSQL, and SQLite as `make run` serves it ----------------------------------
 
 def postgres_phases(report: Report, scratch: Scratch, tmp: Path, url: str,
                     args: argparse.Namespace) -> None:
@@ -491,6 +491,9 @@ def sqlite_phases(report: Report, scratch: Scratch, tmp: Path,
     add_promotions(k)
     if args.wrk:  # as `make run` serves: one process (SQLite has one writer)
         http_phases(report, scratch, tmp, "SQLite", url, k, ids, args, workers=1, db=None)
+    else:
+        report.notes.append("[red]wrk not found: HTTP phases on SQLite skipped. Install it: "
+                            "apt-get install -y wrk[/red]")
     who = f"{len(ids):,} with history"
     run = uuid.uuid4().hex[:8]
 
