@@ -666,7 +666,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true",
-                   help="2 s phases, few members: a smoke check in under a minute")
+                   help="2 s phases, few members: a smoke check in about a minute")
     add_shared_args(p)
     p.add_argument("--connections", type=int, default=32,
                    help="concurrent HTTP connections and pgbench clients")
